@@ -1,0 +1,333 @@
+#include <analyzer/aggregate/aggregator.hpp>
+
+#include <analyzer/util/text.hpp>
+
+#include <algorithm>
+
+namespace virtdeny::aggregate {
+
+using model::Denial;
+using model::Finding;
+using model::Mac;
+
+namespace {
+
+void add_unique(std::vector<std::string>& list, const std::string& value)
+{
+    if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end()) {
+        list.push_back(value);
+    }
+}
+
+const char* mask_letter_word(char c)
+{
+    switch (c) {
+    case 'c': return "create";
+    case 'r': return "read";
+    case 'w': return "write";
+    case 'a': return "append";
+    case 'l': return "link";
+    case 'k': return "lock";
+    case 'm': return "mmap_exec";
+    case 'x': return "exec";
+    case 'd': return "delete";
+    case 'N': return "change_hat";
+    default: return nullptr;
+    }
+}
+
+// Capability numbers (linux/capability.h) for records without capname=.
+const char* capability_name(int cap)
+{
+    static const char* const k_caps[] = {
+        "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
+        "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
+        "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
+        "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
+        "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
+        "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
+    };
+    if (cap >= 0 && cap < static_cast<int>(sizeof k_caps / sizeof k_caps[0])) {
+        return k_caps[cap];
+    }
+    return nullptr;
+}
+
+} // namespace
+
+std::string apparmor_class(const Denial& d)
+{
+    if (!d.aa_class.empty()) {
+        return d.aa_class;
+    }
+    const std::string& op = d.operation;
+    if (op == "capable") {
+        return "cap";
+    }
+    if (!d.family.empty() || op == "create" || op == "connect" || op == "bind" || op == "listen"
+        || op == "accept" || op == "sendmsg" || op == "recvmsg" || op == "getsockopt" || op == "setsockopt"
+        || op == "getsockname" || op == "getpeername" || op == "shutdown" || op == "socket_create") {
+        return "net";
+    }
+    if (op == "signal") {
+        return "signal";
+    }
+    if (op == "ptrace") {
+        return "ptrace";
+    }
+    if (util::starts_with(op, "dbus")) {
+        return "dbus";
+    }
+    if (op == "mount" || op == "umount" || op == "remount" || op == "pivotroot") {
+        return "mount";
+    }
+    if (op == "change_hat" || op == "change_profile" || op == "change_onexec") {
+        return "process";
+    }
+    return "file";
+}
+
+std::vector<std::string> apparmor_permissions(const Denial& d)
+{
+    std::vector<std::string> out;
+    if (d.operation == "capable") {
+        std::string name = d.capname;
+        if (name.empty() && d.capability) {
+            const char* n = capability_name(*d.capability);
+            name = n ? n : "cap_" + std::to_string(*d.capability);
+        }
+        add_unique(out, name);
+        return out;
+    }
+    const std::string& mask = d.denied_mask.empty() ? d.requested_mask : d.denied_mask;
+    if (mask.find(' ') != std::string::npos || (mask.size() > 1 && mask.find_first_of("xmrwacdlkN:") == std::string::npos)) {
+        // word masks: "send receive connect", "read trace"
+        std::string_view rest = mask;
+        while (!rest.empty()) {
+            rest = util::trim(rest);
+            const std::size_t sp = rest.find(' ');
+            add_unique(out, std::string(rest.substr(0, sp)));
+            if (sp == std::string_view::npos) {
+                break;
+            }
+            rest.remove_prefix(sp + 1);
+        }
+    } else {
+        for (char c : mask) {
+            if (const char* w = mask_letter_word(c)) {
+                add_unique(out, w);
+            }
+        }
+        if (out.empty() && !mask.empty()) {
+            add_unique(out, mask);
+        }
+    }
+    if (out.empty() && !d.operation.empty()) {
+        add_unique(out, d.operation);
+    }
+    return out;
+}
+
+std::string object_path(const Denial& d, const model::Event& event)
+{
+    if (d.mac == Mac::apparmor) {
+        return d.name;
+    }
+    if (!d.path.empty()) {
+        return d.path;
+    }
+    if (!event.avc_path.empty()) {
+        return event.avc_path;
+    }
+    if (d.name.empty()) {
+        return {};
+    }
+    // the AVC's name= is the last component; the PATH record has the name the syscall used
+    for (const auto& item : event.paths) {
+        if (item.nametype == "PARENT") {
+            continue;
+        }
+        const std::string& n = item.name;
+        const bool matches = n == d.name
+            || (n.size() > d.name.size() && util::ends_with(n, d.name) && n[n.size() - d.name.size() - 1] == '/');
+        if (!matches) {
+            continue;
+        }
+        if (!n.empty() && n.front() == '/') {
+            return n;
+        }
+        if (!event.cwd.empty()) {
+            return event.cwd + (event.cwd.back() == '/' ? "" : "/") + n;
+        }
+    }
+    return d.name;
+}
+
+Finding Aggregator::make_finding(const Denial& d, const model::Event& event)
+{
+    Finding f;
+    f.node = d.node;
+    f.mac = d.mac;
+    f.enforced = d.enforced;
+    f.comm = d.comm.empty() ? event.comm : d.comm;
+    f.exe = d.exe.empty() ? event.exe : d.exe;
+    const std::int64_t pid = d.pid >= 0 ? d.pid : event.pid;
+    if (pid >= 0) {
+        f.pids.push_back(pid);
+    }
+    f.path = object_path(d, event);
+    if (d.mac == Mac::selinux) {
+        f.subject = d.scontext;
+        f.tcontext = d.tcontext;
+        f.tclass = d.tclass;
+        f.permissions = d.permissions;
+    } else {
+        f.subject = d.profile;
+        f.tclass = apparmor_class(d);
+        f.permissions = apparmor_permissions(d);
+        f.operation = d.operation;
+        if (f.tclass == "signal" || f.tclass == "ptrace" || f.tclass == "unix") {
+            f.tcontext = d.peer;
+        }
+    }
+    f.count = 1;
+    f.first_seen_ms = d.time_ms;
+    f.last_seen_ms = d.time_ms;
+    f.first_seq = d.seq;
+    f.sample = d;
+    f.proctitle = event.proctitle;
+    return f;
+}
+
+namespace {
+
+// What tells two denials' objects apart beyond the path (sockets, capabilities, peers).
+std::string object_detail(const Finding& f)
+{
+    const Denial& d = f.sample;
+    std::string k = f.path;
+    k.push_back('\x1f');
+    k += f.tcontext;
+    if (d.mac == Mac::apparmor) {
+        k.push_back('\x1f');
+        k += d.family;
+        k.push_back('/');
+        k += d.sock_type;
+        if (f.tclass == "cap") {
+            k.push_back('/');
+            k += f.permissions.empty() ? std::string() : f.permissions.front();
+        }
+        if (!d.bus.empty()) {
+            k += d.bus + "/" + d.dbus_path + "/" + d.interface + "/" + d.member;
+        }
+    }
+    return k;
+}
+
+} // namespace
+
+void merge_into(Finding& a, const Finding& b)
+{
+    a.count += b.count;
+    a.enforced = a.enforced || b.enforced;
+    for (const auto& p : b.permissions) {
+        add_unique(a.permissions, p);
+    }
+    for (std::int64_t pid : b.pids) {
+        if (a.pids.size() < Aggregator::k_max_pids && std::find(a.pids.begin(), a.pids.end(), pid) == a.pids.end()) {
+            a.pids.push_back(pid);
+        }
+    }
+    if (b.first_seq < a.first_seq) {
+        a.first_seq = b.first_seq;
+    }
+    a.first_seen_ms = std::min(a.first_seen_ms, b.first_seen_ms);
+    a.last_seen_ms = std::max(a.last_seen_ms, b.last_seen_ms);
+    if (a.proctitle.empty()) {
+        a.proctitle = b.proctitle;
+    }
+    if (a.exe.empty()) {
+        a.exe = b.exe;
+    }
+}
+
+std::string final_key(const Finding& f)
+{
+    std::string k = f.node;
+    k.push_back('\x1e');
+    if (f.domain) {
+        k += f.domain->uuid.empty() ? "name:" + f.domain->name : f.domain->uuid;
+    }
+    k.push_back('\x1e');
+    k += model::to_string(f.mac);
+    k.push_back('\x1e');
+    k += f.mac == Mac::selinux ? std::string(correlate::context_type(f.subject)) : f.subject;
+    k.push_back('\x1e');
+    k += object_detail(f);
+    k.push_back('\x1e');
+    k += f.tclass;
+    return k;
+}
+
+void Aggregator::add(const model::Event& event)
+{
+    for (const Denial& d : event.denials) {
+        ++m_denials;
+        if (!d.enforced) {
+            ++m_not_enforced;
+        }
+        Finding f = make_finding(d, event);
+        // provisional key: the full subject (SELinux MCS level included) and, until
+        // correlation, the pid run it belongs to
+        std::string key = f.node;
+        key.push_back('\x1e');
+        key += model::to_string(f.mac);
+        key.push_back('\x1e');
+        key += f.subject;
+        key.push_back('\x1e');
+        key += object_detail(f);
+        key.push_back('\x1e');
+        key += f.tclass;
+        if (!f.pids.empty() && correlate::libvirt_profile_uuid(f.subject).empty()) {
+            key.push_back('\x1e');
+            key += std::to_string(f.pids.front());
+            key.push_back('#');
+            key += std::to_string(m_registry.pid_generation(f.node, f.pids.front()));
+        }
+        auto it = m_index.find(key);
+        if (it != m_index.end()) {
+            merge_into(m_findings[it->second], f);
+            continue;
+        }
+        if (m_findings.size() >= m_max_findings) {
+            ++m_overflow;
+            continue;
+        }
+        m_index.emplace(std::move(key), m_findings.size());
+        m_findings.push_back(std::move(f));
+    }
+}
+
+std::vector<Finding> Aggregator::finish(const correlate::Correlator& correlator)
+{
+    std::vector<Finding> out;
+    std::unordered_map<std::string, std::size_t> index;
+    std::sort(m_findings.begin(), m_findings.end(),
+              [](const Finding& a, const Finding& b) { return a.first_seq < b.first_seq; });
+    for (Finding& f : m_findings) {
+        correlator.correlate(f);
+        std::string key = final_key(f);
+        auto it = index.find(key);
+        if (it != index.end()) {
+            merge_into(out[it->second], f);
+            continue;
+        }
+        index.emplace(std::move(key), out.size());
+        out.push_back(std::move(f));
+    }
+    m_findings.clear();
+    m_index.clear();
+    return out;
+}
+
+} // namespace virtdeny::aggregate

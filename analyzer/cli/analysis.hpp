@@ -1,0 +1,46 @@
+// The whole pipeline over a set of inputs: scan -> assemble -> aggregate -> correlate ->
+// advise. Shared by explain, suggest and replay.
+#pragma once
+
+#include <analyzer/cli/config.hpp>
+#include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/correlate/vm_registry.hpp>
+#include <analyzer/emit/sink.hpp>
+#include <analyzer/kb/knowledge_base.hpp>
+#include <analyzer/model/finding.hpp>
+#include <analyzer/util/diagnostics.hpp>
+
+#include <vector>
+
+namespace virtdeny::cli {
+
+struct AnalysisResult
+{
+    std::vector<model::Finding> findings;
+    emit::RunStats stats;
+    bool unreadable_input = false;
+};
+
+class Analysis
+{
+public:
+    Analysis(const Config& config, util::Diagnostics& diagnostics) : m_config(config), m_diagnostics(diagnostics) {}
+
+    // Loads the knowledge base and domain XML. false on a fatal problem (bad rules).
+    bool setup();
+    AnalysisResult run();
+
+    const kb::KnowledgeBase& knowledge_base() const { return m_kb; }
+    const correlate::DomainXmlIndex* xml() const { return m_xml.domains().empty() ? nullptr : &m_xml; }
+
+private:
+    const Config& m_config;
+    util::Diagnostics& m_diagnostics;
+    kb::KnowledgeBase m_kb;
+    correlate::DomainXmlIndex m_xml;
+};
+
+// True when the finding belongs to the VM named by filter (name or uuid).
+bool matches_domain(const model::Finding& finding, const std::string& filter);
+
+} // namespace virtdeny::cli

@@ -1,0 +1,16 @@
+// One function per command; each returns the process exit status (SPEC "Exit status").
+#pragma once
+
+#include <analyzer/cli/config.hpp>
+
+namespace virtdeny::cli {
+
+constexpr int k_exit_ok = 0;
+constexpr int k_exit_new_findings = 1;
+constexpr int k_exit_usage = 2;
+constexpr int k_exit_unreadable = 3;
+
+int run_explain(const Config& config);
+int run_command(const Config& config);
+
+} // namespace virtdeny::cli

@@ -1,0 +1,208 @@
+#include <analyzer/correlate/correlator.hpp>
+
+#include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/util/text.hpp>
+
+namespace virtdeny::correlate {
+
+using util::starts_with;
+
+namespace {
+
+constexpr std::size_t k_proctitle_limit = 128;
+
+bool is_uuid(std::string_view s)
+{
+    if (s.size() != 36) {
+        return false;
+    }
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : util::hex_value(s[i]) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The value after an option, up to ',' or ' '; cut=true when it ran to the end of a
+// command line that may have been truncated.
+std::string_view option_value(std::string_view s, std::size_t pos, bool& cut)
+{
+    std::size_t end = pos;
+    while (end < s.size() && s[end] != ',' && s[end] != ' ') {
+        ++end;
+    }
+    cut = end == s.size();
+    return s.substr(pos, end - pos);
+}
+
+} // namespace
+
+QemuCommandLine parse_qemu_cmdline(std::string_view proctitle)
+{
+    QemuCommandLine out;
+    const bool maybe_truncated = proctitle.size() >= k_proctitle_limit - 1;
+    std::size_t n = util::find(proctitle, " -name ");
+    if (n != std::string_view::npos) {
+        std::size_t pos = n + 7;
+        if (starts_with(proctitle.substr(pos), "guest=")) {
+            pos += 6;
+        }
+        bool cut = false;
+        auto v = option_value(proctitle, pos, cut);
+        if (!v.empty() && !(cut && maybe_truncated)) {
+            out.name = std::string(v);
+        }
+    }
+    std::size_t u = util::find(proctitle, " -uuid ");
+    if (u != std::string_view::npos) {
+        bool cut = false;
+        auto v = option_value(proctitle, u + 7, cut);
+        if (is_uuid(v)) {
+            out.uuid = std::string(v);
+        }
+    }
+    return out;
+}
+
+std::string_view libvirt_profile_uuid(std::string_view profile)
+{
+    if (!starts_with(profile, "libvirt-") || profile.size() < 8 + 36) {
+        return {};
+    }
+    auto uuid = profile.substr(8, 36);
+    if (!is_uuid(uuid)) {
+        return {};
+    }
+    if (profile.size() > 44 && !starts_with(profile.substr(44), "//")) {
+        return {};
+    }
+    return uuid;
+}
+
+bool is_libvirt_daemon(const model::Finding& finding)
+{
+    static const char* const k_daemon_names[] = {
+        "libvirtd", "virtqemud", "virtlogd", "virtlockd", "virtstoraged", "virtnetworkd", "virtnodedevd",
+        "virtsecretd", "virtproxyd", "virtinterfaced", "virtnwfilterd", "virt-aa-helper",
+        "libvirt_parthelper", "libvirt_iohelper", "libvirt_leaseshelper", "rpc-worker", "rpc-virtqemud",
+    };
+    const model::Denial& d = finding.sample;
+    std::string_view who;
+    if (d.mac == model::Mac::apparmor) {
+        who = d.profile;
+        const std::size_t child = who.find("//");
+        if (child != std::string_view::npos) {
+            who = who.substr(0, child);
+        }
+        const std::size_t slash = who.rfind('/');
+        if (slash != std::string_view::npos) {
+            who = who.substr(slash + 1);
+        }
+        if (who == "usr.sbin.libvirtd") {
+            return true;
+        }
+    } else {
+        auto type = context_type(d.scontext);
+        static const char* const k_daemon_types[] = {
+            "virtd_t", "virtqemud_t", "virtlogd_t", "virtlockd_t", "virtstoraged_t", "virtnetworkd_t",
+            "virtnodedevd_t", "virtsecretd_t", "virtproxyd_t", "virtinterfaced_t", "virtnwfilterd_t",
+            "virt_bridgehelper_t",
+        };
+        for (const char* t : k_daemon_types) {
+            if (type == t) {
+                return true;
+            }
+        }
+        return false;
+    }
+    for (const char* n : k_daemon_names) {
+        if (who == n) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void Correlator::correlate(model::Finding& finding) const
+{
+    const model::Denial& d = finding.sample;
+    if (is_libvirt_daemon(finding)) {
+        finding.host_level = true;
+        finding.domain.reset();
+        return;
+    }
+    const std::string& node = finding.node;
+    const std::int64_t t = finding.first_seen_ms;
+    auto from_instance = [&](const VmInstance& vm, const char* via) {
+        model::DomainRef ref;
+        ref.name = vm.name.empty() ? m_registry.name_of(node, vm.uuid) : vm.name;
+        ref.uuid = vm.uuid;
+        ref.via = via;
+        if (ref.name.empty() && m_xml) {
+            ref.name = m_xml->name_of(ref.uuid);
+        }
+        finding.domain = ref;
+    };
+    // 1. libvirt's own records: the QEMU pid, then the vm-ctx MCS pair
+    for (std::int64_t pid : finding.pids) {
+        if (const VmInstance* vm = m_registry.by_pid(node, pid, t)) {
+            from_instance(*vm, "virt-pid");
+            return;
+        }
+    }
+    const std::string_view level = d.mac == model::Mac::selinux ? mcs_level(d.scontext) : std::string_view();
+    if (const VmInstance* vm = m_registry.by_level(node, level, t)) {
+        from_instance(*vm, "vm-ctx");
+        return;
+    }
+    // 2. AppArmor libvirt-<uuid> profile
+    if (d.mac == model::Mac::apparmor) {
+        auto uuid = libvirt_profile_uuid(d.profile);
+        if (!uuid.empty()) {
+            model::DomainRef ref;
+            ref.uuid = std::string(uuid);
+            ref.name = m_registry.name_of(node, uuid);
+            if (ref.name.empty() && m_xml) {
+                ref.name = m_xml->name_of(ref.uuid);
+            }
+            ref.via = "apparmor-profile";
+            finding.domain = ref;
+            return;
+        }
+    }
+    // 3. MCS categories matched to a domain XML <seclabel>
+    if (m_xml && !level.empty()) {
+        if (const DomainInfo* dom = m_xml->by_level(level)) {
+            finding.domain = model::DomainRef{dom->name, dom->uuid, "seclabel"};
+            return;
+        }
+    }
+    // 4. QEMU's command line
+    if (!finding.proctitle.empty()) {
+        QemuCommandLine cmd = parse_qemu_cmdline(finding.proctitle);
+        if (!cmd.name.empty() || !cmd.uuid.empty()) {
+            model::DomainRef ref{cmd.name, cmd.uuid, "proctitle"};
+            if (ref.uuid.empty() && m_xml) {
+                if (const DomainInfo* dom = m_xml->by_name(ref.name)) {
+                    ref.uuid = dom->uuid;
+                }
+            }
+            if (ref.name.empty()) {
+                ref.name = m_registry.name_of(node, ref.uuid);
+            }
+            finding.domain = ref;
+            return;
+        }
+    }
+    // 5. domain XML: the object is one of a domain's devices
+    if (m_xml && !finding.path.empty()) {
+        if (const DomainInfo* dom = m_xml->by_path(finding.path)) {
+            finding.domain = model::DomainRef{dom->name, dom->uuid, "libvirt-xml"};
+            return;
+        }
+    }
+}
+
+} // namespace virtdeny::correlate

@@ -1,0 +1,213 @@
+#include <analyzer/ingest/event_assembler.hpp>
+
+#include <analyzer/ingest/fields.hpp>
+#include <analyzer/util/text.hpp>
+
+#include <chrono>
+
+namespace virtdeny::ingest {
+
+std::int64_t wall_clock_ms()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+EventAssembler::EventAssembler(EventHandler handler) : m_handler(std::move(handler)) {}
+
+EventAssembler::Open* EventAssembler::find_open(std::string_view node, std::uint64_t serial)
+{
+    // newest first: the matching event is almost always the most recent one
+    for (auto it = m_open.rbegin(); it != m_open.rend(); ++it) {
+        if (it->event.serial == serial && it->event.node == node) {
+            return &*it;
+        }
+    }
+    return nullptr;
+}
+
+void apply_sibling(model::Event& event, RecordType type, std::string_view body)
+{
+    FieldScanner scanner(body);
+    Field f;
+    switch (type) {
+    case RecordType::syscall:
+        event.has_syscall = true;
+        while (scanner.next(f)) {
+            if (f.key == "arch") {
+                event.arch = std::string(f.value);
+            } else if (f.key == "syscall") {
+                if (auto v = util::to_int(f.value)) {
+                    event.syscall = *v;
+                }
+            } else if (f.key == "success") {
+                event.success = f.value != "no";
+            } else if (f.key == "pid") {
+                if (auto v = util::to_int(f.value)) {
+                    event.pid = *v;
+                }
+            } else if (f.key == "ppid") {
+                if (auto v = util::to_int(f.value)) {
+                    event.ppid = *v;
+                }
+            } else if (f.key == "comm") {
+                event.comm = decode_value(f);
+            } else if (f.key == "exe") {
+                event.exe = decode_value(f);
+            } else if (f.key == "subj") {
+                event.subj = std::string(f.value);
+            }
+        }
+        break;
+    case RecordType::cwd:
+        event.cwd = find_field(body, "cwd");
+        break;
+    case RecordType::path: {
+        model::PathItem item;
+        while (scanner.next(f)) {
+            if (f.key == "name") {
+                item.name = decode_value(f);
+            } else if (f.key == "nametype") {
+                item.nametype = std::string(f.value);
+            } else if (f.key == "obj") {
+                item.obj = std::string(f.value);
+            }
+        }
+        if (event.paths.size() < 16) {
+            event.paths.push_back(std::move(item));
+        }
+        break;
+    }
+    case RecordType::avc_path:
+        event.avc_path = find_field(body, "path");
+        break;
+    case RecordType::proctitle: {
+        std::string title = find_field(body, "proctitle");
+        for (char& c : title) {
+            if (c == '\0') {
+                c = ' ';
+            }
+        }
+        while (!title.empty() && title.back() == ' ') {
+            title.pop_back();
+        }
+        event.proctitle = std::move(title);
+        break;
+    }
+    default: break;
+    }
+}
+
+void EventAssembler::add_denial(const Record& record, model::Denial&& denial)
+{
+    ++m_records;
+    if (!record.has_stamp) {
+        // journald/syslog renderings without a serial: an event of its own
+        model::Event ev;
+        ev.node = denial.node;
+        ev.time_ms = denial.time_ms;
+        ev.denials.push_back(std::move(denial));
+        m_handler(ev);
+        return;
+    }
+    Open* open = find_open(record.node, record.serial);
+    if (!open) {
+        if (m_open.size() >= k_max_open) {
+            emit(0);
+        }
+        m_open.emplace_back();
+        open = &m_open.back();
+        open->event.node = std::string(record.node);
+        open->event.serial = record.serial;
+        open->event.time_ms = record.time_ms;
+        open->opened_wall_ms = wall_clock_ms();
+        // siblings that came first (older kernels write SYSCALL before AVC)
+        for (auto& entry : m_ring) {
+            if (!entry.used && entry.serial == record.serial && entry.node == record.node) {
+                apply_sibling(open->event, entry.type, entry.body);
+                entry.used = true;
+            }
+        }
+    }
+    open->last_record = m_records;
+    open->event.denials.push_back(std::move(denial));
+    expire();
+}
+
+void EventAssembler::add_sibling(const Record& record)
+{
+    ++m_records;
+    if (Open* open = find_open(record.node, record.serial)) {
+        apply_sibling(open->event, record.type, record.body);
+        open->last_record = m_records;
+    } else {
+        RingEntry& entry = m_ring[m_ring_next];
+        m_ring_next = (m_ring_next + 1) % k_ring_size;
+        entry.node.assign(record.node.data(), record.node.size());
+        entry.serial = record.serial;
+        entry.type = record.type;
+        entry.body.assign(record.body.data(), record.body.size());
+        entry.used = false;
+    }
+    expire();
+}
+
+void EventAssembler::end_of_event(const Record& record)
+{
+    ++m_records;
+    for (std::size_t i = 0; i < m_open.size(); ++i) {
+        if (m_open[i].event.serial == record.serial && m_open[i].event.node == record.node) {
+            emit(i);
+            break;
+        }
+    }
+    expire();
+}
+
+void EventAssembler::tick()
+{
+    ++m_records;
+    if (!m_open.empty() && m_records - m_open.front().last_record > k_window) {
+        expire();
+    }
+}
+
+void EventAssembler::expire()
+{
+    std::size_t i = 0;
+    while (i < m_open.size()) {
+        if (m_records - m_open[i].last_record > k_window) {
+            emit(i);
+        } else {
+            ++i;
+        }
+    }
+}
+
+void EventAssembler::flush_older_than(std::int64_t now_ms, std::int64_t max_age_ms)
+{
+    std::size_t i = 0;
+    while (i < m_open.size()) {
+        if (now_ms - m_open[i].opened_wall_ms >= max_age_ms) {
+            emit(i);
+        } else {
+            ++i;
+        }
+    }
+}
+
+void EventAssembler::flush_all()
+{
+    while (!m_open.empty()) {
+        emit(0);
+    }
+}
+
+void EventAssembler::emit(std::size_t index)
+{
+    Open done = std::move(m_open[index]);
+    m_open.erase(m_open.begin() + static_cast<std::ptrdiff_t>(index));
+    m_handler(done.event);
+}
+
+} // namespace virtdeny::ingest

@@ -1,0 +1,71 @@
+// A finding: all denials with the same node, domain, MAC, subject, object and class,
+// their permissions merged; plus what virtdeny concluded about it.
+#pragma once
+
+#include <analyzer/model/denial.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace virtdeny::model {
+
+struct DomainRef
+{
+    std::string name;  // empty when unknown
+    std::string uuid;  // empty when unknown
+    std::string via;   // virt-pid, vm-ctx, apparmor-profile, seclabel, proctitle, libvirt-xml
+};
+
+enum class Scope : std::uint8_t { domain, daemon, host };
+
+inline const char* to_string(Scope s)
+{
+    switch (s) {
+    case Scope::domain: return "domain";
+    case Scope::daemon: return "daemon";
+    case Scope::host: return "host";
+    }
+    return "host";
+}
+
+struct Fix
+{
+    std::string kind;   // apparmor-rule, selinux-allow, selinux-fcontext, selinux-boolean, libvirt-xml, host-change
+    Scope scope = Scope::host;
+    std::string text;   // exactly what to put in the file or run
+    std::string note;   // why, in one or two sentences
+    std::string file;   // where it goes (AppArmor include file, module name), when it applies
+};
+
+struct Finding
+{
+    std::string node;             // empty = null
+    Mac mac = Mac::selinux;
+    bool enforced = false;        // true when any occurrence was enforced
+    std::optional<DomainRef> domain;
+    bool host_level = false;      // libvirtd / virtqemud / their helpers
+    std::string subject;          // full scontext or profile
+    std::string comm;
+    std::string exe;
+    std::vector<std::int64_t> pids;
+    std::string path;             // object path, empty = null
+    std::string tcontext;         // empty = null
+    std::string tclass;
+    std::vector<std::string> permissions;
+    std::string operation;        // AppArmor operation (first seen), empty = null
+    std::string device = "other";
+    std::uint64_t count = 0;
+    std::int64_t first_seen_ms = 0;
+    std::int64_t last_seen_ms = 0;
+    std::uint64_t first_seq = 0;  // arrival order of the first denial
+    std::string explanation;
+    std::string rule_id;          // knowledge-base rule that explained it, if any
+    std::vector<Fix> fixes;
+
+    Denial sample;                // the first denial, for the advisor and writers
+    std::string proctitle;        // QEMU command line, when the event carried one
+};
+
+} // namespace virtdeny::model
