@@ -11,6 +11,10 @@ constexpr int k_exit_usage = 2;
 constexpr int k_exit_unreadable = 3;
 
 int run_explain(const Config& config);
+int run_suggest(const Config& config);  // cli/suggest.cpp
+int run_follow(const Config& config);   // cli/follow.cpp
+int run_replay(const Config& config);   // cli/replay.cpp
+int run_rules(const Config& config);    // cli/rules.cpp
 int run_command(const Config& config);
 
 } // namespace virtdeny::cli

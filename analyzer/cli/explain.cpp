@@ -25,10 +25,14 @@ int run_command(const Config& config)
 {
     switch (config.command) {
     case Command::explain: return run_explain(config);
-    default: break;
+    case Command::suggest: return run_suggest(config);
+    case Command::follow: return run_follow(config);
+    case Command::replay: return run_replay(config);
+    case Command::rules: return run_rules(config);
+    case Command::help:
+    case Command::version: break;
     }
-    std::fprintf(stderr, "virtdeny: this command is not available in this build yet\n");
-    return k_exit_usage;
+    return k_exit_ok;
 }
 
 } // namespace virtdeny::cli

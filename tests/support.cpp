@@ -1,0 +1,122 @@
+#include "support.hpp"
+
+#include <analyzer/cli/analysis.hpp>
+#include <analyzer/kb/knowledge_base.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace virtdeny::test {
+
+namespace fs = std::filesystem;
+
+std::string source_dir()
+{
+    return VIRTDENY_SOURCE_DIR;
+}
+
+std::string fixtures_dir()
+{
+    return source_dir() + "/fixtures";
+}
+
+std::string shared_dir()
+{
+    std::error_code ec;
+    const fs::path p = VIRTDENY_SHARED_DIR;
+    if (fs::is_directory(p / "corpus", ec)) {
+        return fs::canonical(p, ec).string();
+    }
+    return {};
+}
+
+std::string binary()
+{
+    return VIRTDENY_BINARY;
+}
+
+std::string shell_quote(const std::string& s)
+{
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out.push_back(c);
+        }
+    }
+    out += "'";
+    return out;
+}
+
+std::string read_file(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& content)
+{
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+}
+
+std::string temp_dir()
+{
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/virtdeny-test-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    const char* dir = mkdtemp(buf.data());
+    return dir ? std::string(dir) : std::string();
+}
+
+RunResult run(const std::string& command, const std::string& input)
+{
+    RunResult r;
+    const std::string dir = temp_dir();
+    const std::string in = dir + "/stdin";
+    const std::string out = dir + "/stdout";
+    const std::string err = dir + "/stderr";
+    write_file(in, input);
+    const std::string full = "(" + command + ") <" + shell_quote(in) + " >" + shell_quote(out) + " 2>" + shell_quote(err);
+    const int status = std::system(full.c_str());
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_file(out);
+    r.err = read_file(err);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return r;
+}
+
+RunResult virtdeny(const std::string& args, const std::string& input)
+{
+    return run("NO_COLOR=1 " + shell_quote(binary()) + " " + args, input);
+}
+
+std::vector<model::Finding> explain_text(const std::string& log, const std::vector<std::string>& xml_dirs)
+{
+    const std::string dir = temp_dir();
+    const std::string path = dir + "/input.log";
+    write_file(path, log);
+    cli::Config config;
+    config.inputs = {path};
+    config.libvirt_xml = xml_dirs;
+    config.rules_dirs = {kb::default_rules_dir()};
+    util::Diagnostics diagnostics(nullptr);
+    cli::Analysis analysis(config, diagnostics);
+    analysis.setup();
+    auto result = analysis.run();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return result.findings;
+}
+
+} // namespace virtdeny::test
