@@ -185,7 +185,7 @@ void take_apparmor_field(const Field& f, Denial& d)
         d.protocol = std::string(f.value);
     } else if (k == "signal") {
         d.signal = std::string(f.value);
-    } else if (k == "peer" || k == "peer_label" || k == "peer_profile") {
+    } else if (k == "peer" || k == "peer_label" || k == "peer_profile" || k == "tcontext") {
         d.peer = decode_value(f);
     } else if (k == "info") {
         d.info = std::string(f.value);
@@ -201,7 +201,7 @@ void take_apparmor_field(const Field& f, Denial& d)
         d.bus = std::string(f.value);
     } else if (k == "interface") {
         d.interface = std::string(f.value);
-    } else if (k == "member") {
+    } else if (k == "member" || k == "method") {
         d.member = std::string(f.value);
     } else if (k == "fstype") {
         d.fstype = std::string(f.value);

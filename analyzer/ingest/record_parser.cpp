@@ -449,6 +449,26 @@ LineKind RecordParser::parse_other(std::string_view line)
         }
         t = find(line, "type=", t + 5);
     }
+    // Old kernels: "audit(SEC.MS:SERIAL): type=1503 operation=..." (stamp first)
+    std::size_t stamp = find(line, "audit(");
+    if (stamp != std::string_view::npos) {
+        std::string_view after = line.substr(stamp + 6);
+        Record r;
+        if (parse_stamp(after, r.time_ms, r.serial) && starts_with(after, ": type=")) {
+            after.remove_prefix(7);
+            const std::size_t sp = after.find(' ');
+            r.type_name = after.substr(0, sp);
+            r.type = classify_type(r.type_name);
+            if (r.type == RecordType::other || sp == std::string_view::npos) {
+                return LineKind::irrelevant;
+            }
+            r.has_stamp = true;
+            r.body = after.substr(sp + 1);
+            split_enriched(r);
+            m_records[m_count++] = r;
+            return LineKind::records;
+        }
+    }
     // journald's rendering: "audit[PID]: AVC apparmor=..." / "audit: AVC avc:  denied ..."
     std::size_t a = find(line, "audit[");
     if (a != std::string_view::npos) {
