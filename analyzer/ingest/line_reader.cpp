@@ -187,17 +187,17 @@ bool LineReader::next(std::string_view& line)
             m_scan_from = m_end;
         }
         if (!fill()) {
-            if (m_end > m_begin && !m_hold_partial) {
+            if (m_end > m_begin && !m_hold_partial && m_eof) {
+                // A last line without its newline was cut while being written: its
+                // fields cannot be trusted, so it is reported and left out.
                 const bool was_skipping = m_skipping;
                 m_skipping = false;
                 ++m_line_number;
-                line = std::string_view(base + m_begin, m_end - m_begin);
                 m_begin = m_end;
                 m_scan_from = m_end;
-                if (was_skipping) {
-                    continue;
+                if (!was_skipping && m_on_error) {
+                    m_on_error(m_line_number, "half-written last line (no newline at end of input), skipped");
                 }
-                return true;
             }
             return false;
         }
