@@ -19,3 +19,14 @@ if(VIRTDENY_SANITIZE)
     target_compile_options(standard_settings INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
     target_link_options(standard_settings INTERFACE -fsanitize=address,undefined)
 endif()
+
+# libFuzzer targets (clang only): the core library is instrumented for coverage and built
+# with AddressSanitizer + UndefinedBehaviorSanitizer; tests/fuzz/ holds the targets.
+option(VIRTDENY_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
+if(VIRTDENY_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+        message(FATAL_ERROR "VIRTDENY_FUZZ needs clang++ (-DCMAKE_CXX_COMPILER=clang++)")
+    endif()
+    target_compile_options(standard_settings INTERFACE -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -g)
+    target_link_options(standard_settings INTERFACE -fsanitize=address,undefined)
+endif()
