@@ -100,7 +100,9 @@ std::vector<std::string> apparmor_permissions(const Denial& d)
         return out;
     }
     const std::string& mask = d.denied_mask.empty() ? d.requested_mask : d.denied_mask;
-    if (mask.find(' ') != std::string::npos || (mask.size() > 1 && mask.find_first_of("xmrwacdlkN:") == std::string::npos)) {
+    // letter masks use only these characters ("rw", "wk::", "mrwlkix"); anything else is words
+    const bool letters = mask.find_first_not_of("rwaclkmxdiupPUCNI:") == std::string::npos;
+    if (!letters) {
         // word masks: "send receive connect", "read trace"
         std::string_view rest = mask;
         while (!rest.empty()) {
@@ -131,6 +133,10 @@ std::vector<std::string> apparmor_permissions(const Denial& d)
 std::string object_path(const Denial& d, const model::Event& event)
 {
     if (d.mac == Mac::apparmor) {
+        // unix sockets: the socket file the process connected to
+        if (d.name.empty() && d.family == "unix" && !d.peer_addr.empty() && d.peer_addr.front() == '/') {
+            return d.peer_addr;
+        }
         return d.name;
     }
     if (!d.path.empty()) {

@@ -187,6 +187,8 @@ void take_apparmor_field(const Field& f, Denial& d)
         d.signal = std::string(f.value);
     } else if (k == "peer" || k == "peer_label" || k == "peer_profile" || k == "tcontext") {
         d.peer = decode_value(f);
+    } else if (k == "peer_addr") {
+        d.peer_addr = decode_value(f);
     } else if (k == "info") {
         d.info = std::string(f.value);
     } else if (k == "error") {

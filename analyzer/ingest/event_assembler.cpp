@@ -121,8 +121,9 @@ void EventAssembler::add_denial(const Record& record, model::Denial&& denial)
         open->event.serial = record.serial;
         open->event.time_ms = record.time_ms;
         open->opened_wall_ms = wall_clock_ms();
-        // siblings that came first (older kernels write SYSCALL before AVC)
-        for (auto& entry : m_ring) {
+        // siblings that came first (older kernels write SYSCALL before AVC), oldest first
+        for (std::size_t k = 0; k < k_ring_size; ++k) {
+            RingEntry& entry = m_ring[(m_ring_next + k) % k_ring_size];
             if (!entry.used && entry.serial == record.serial && entry.node == record.node) {
                 apply_sibling(open->event, entry.type, entry.body);
                 entry.used = true;
@@ -200,6 +201,63 @@ void EventAssembler::flush_all()
 {
     while (!m_open.empty()) {
         emit(0);
+    }
+}
+
+namespace {
+
+bool same_event(const model::Event& a, const model::Event& b)
+{
+    if (a.node != b.node || a.serial != b.serial || a.time_ms != b.time_ms || a.denials.size() != b.denials.size()
+        || a.has_syscall != b.has_syscall || a.arch != b.arch || a.syscall != b.syscall || a.pid != b.pid
+        || a.ppid != b.ppid || a.comm != b.comm || a.exe != b.exe || a.subj != b.subj || a.success != b.success
+        || a.cwd != b.cwd || a.avc_path != b.avc_path || a.proctitle != b.proctitle
+        || a.paths.size() != b.paths.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.denials.size(); ++i) {
+        // seq identifies the record (input and position): same record, same parse
+        if (a.denials[i].seq != b.denials[i].seq) {
+            return false;
+        }
+    }
+    for (std::size_t i = 0; i < a.paths.size(); ++i) {
+        if (a.paths[i].name != b.paths[i].name || a.paths[i].nametype != b.paths[i].nametype
+            || a.paths[i].obj != b.paths[i].obj) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+bool EventAssembler::same_state(const EventAssembler& other) const
+{
+    if (m_open.size() != other.m_open.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < m_open.size(); ++i) {
+        const Open& a = m_open[i];
+        const Open& b = other.m_open[i];
+        if (m_records - a.last_record != other.m_records - b.last_record || !same_event(a.event, b.event)) {
+            return false;
+        }
+    }
+    for (std::size_t k = 0; k < k_ring_size; ++k) {
+        const RingEntry& a = m_ring[(m_ring_next + k) % k_ring_size];
+        const RingEntry& b = other.m_ring[(other.m_ring_next + k) % k_ring_size];
+        if (a.serial != b.serial || a.type != b.type || a.used != b.used || a.node != b.node || a.body != b.body) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void EventAssembler::adjust_open(const std::function<void(model::Event&)>& fix)
+{
+    for (Open& open : m_open) {
+        fix(open.event);
     }
 }
 

@@ -35,6 +35,13 @@ public:
     void flush_all();
     std::size_t open_count() const { return m_open.size(); }
 
+    // Parallel scan support (see parallel_scan.hpp): where completed events go from now on,
+    // whether two assemblers would behave the same from here on (open events, their age,
+    // the ring of early siblings), and a fix-up applied to the events still open.
+    void set_handler(EventHandler handler) { m_handler = std::move(handler); }
+    bool same_state(const EventAssembler& other) const;
+    void adjust_open(const std::function<void(model::Event&)>& fix);
+
 private:
     struct Open
     {

@@ -4,6 +4,29 @@
 
 namespace virtdeny::ingest {
 
+namespace {
+
+// "KEY=" at the start of text: an audit field name ([A-Za-z0-9_-]+) and its '='.
+bool starts_with_key(std::string_view text)
+{
+    std::size_t i = 0;
+    while (i < text.size() && i < 64) {
+        const char c = text[i];
+        if (c == '=') {
+            return i > 0;
+        }
+        const bool key_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                              c == '_' || c == '-';
+        if (!key_char) {
+            return false;
+        }
+        ++i;
+    }
+    return false;
+}
+
+} // namespace
+
 bool FieldScanner::next(Field& field)
 {
     for (;;) {
@@ -37,6 +60,14 @@ bool FieldScanner::next(Field& field)
             } else {
                 field.value = m_rest.substr(1, close - 1);
                 m_rest.remove_prefix(close + 1);
+                // a closing quote is followed by a space, the end, or the ENRICHED separator;
+                // anything else means a quote inside the value was lost (a cut or mangled line)
+                // (libapparmor's test logs also hold ENRICHED lines whose separator was lost:
+                // `target="/x"FSUID="portage"`, a key right after the quote, which is fine)
+                if (!m_rest.empty() && m_rest.front() != ' ' && m_rest.front() != '\x1d' && q == '"' &&
+                    !starts_with_key(m_rest)) {
+                    m_unterminated = true;
+                }
             }
         } else {
             field.quote = 0;

@@ -304,31 +304,38 @@ void split_enriched(Record& r)
     }
 }
 
-// Where the next "[node=X ]type=T msg=audit(" record starts inside s, or npos.
+// Where the next "[node=X ]type=T msg=audit(" record starts inside s, or npos: the first
+// " type=T msg=audit(" (T without spaces). Found from its '(' (rare in audit records, so
+// memchr skips far) rather than from " type=", whose leading space is everywhere.
 std::size_t find_next_record(std::string_view s)
 {
+    static constexpr std::string_view k_msg = " msg=audit";  // then '('
     std::size_t from = 0;
     for (;;) {
-        const std::size_t t = find(s, " type=", from);
-        if (t == std::string_view::npos) {
-            return t;
+        const void* hit = from < s.size() ? std::memchr(s.data() + from, '(', s.size() - from) : nullptr;
+        if (!hit) {
+            return std::string_view::npos;
         }
-        std::size_t p = t + 6;
-        while (p < s.size() && s[p] != ' ') {
-            ++p;
+        const std::size_t paren = static_cast<std::size_t>(static_cast<const char*>(hit) - s.data());
+        from = paren + 1;
+        if (paren < k_msg.size() + 6 || s.substr(paren - k_msg.size(), k_msg.size()) != k_msg) {
+            continue;
         }
-        if (starts_with(s.substr(p), " msg=audit(")) {
-            // include a directly preceding node=/host= token
-            std::size_t start = t + 1;
-            const std::size_t prev_space = t == 0 ? std::string_view::npos : s.rfind(' ', t - 1);
-            const std::size_t tok = prev_space == std::string_view::npos ? 0 : prev_space + 1;
-            const std::string_view token = s.substr(tok, t - tok);
-            if (starts_with(token, "node=") || starts_with(token, "host=")) {
-                start = tok;
-            }
-            return start;
+        const std::size_t p = paren - k_msg.size();  // the space before msg=audit(
+        // the type token ends at p and has no spaces: its start is after the last space before p
+        const std::size_t t = p == 0 ? std::string_view::npos : s.rfind(' ', p - 1);
+        if (t == std::string_view::npos || p < t + 6 || s.substr(t, 6) != " type=") {
+            continue;
         }
-        from = t + 6;
+        // include a directly preceding node=/host= token
+        std::size_t start = t + 1;
+        const std::size_t prev_space = t == 0 ? std::string_view::npos : s.rfind(' ', t - 1);
+        const std::size_t tok = prev_space == std::string_view::npos ? 0 : prev_space + 1;
+        const std::string_view token = s.substr(tok, t - tok);
+        if (starts_with(token, "node=") || starts_with(token, "host=")) {
+            start = tok;
+        }
+        return start;
     }
 }
 

@@ -2,7 +2,9 @@
 
 #include <analyzer/ingest/denial_parser.hpp>
 
+#include <cstring>
 #include <ctime>
+#include <string>
 
 namespace virtdeny::ingest {
 
@@ -16,19 +18,64 @@ int current_year()
     return tm.tm_year + 1900;
 }
 
+// The last field's value opens a quote that never closes (`comm="qemu-k` at the end). Looks
+// only at the last field, from the end, so sibling lines cost next to nothing.
+bool ends_inside_quote(std::string_view body)
+{
+    const std::size_t eq = body.rfind('=');
+    if (eq == std::string_view::npos || eq + 1 >= body.size() || body[eq + 1] != '"') {
+        return false;
+    }
+    return body.find('"', eq + 2) == std::string_view::npos;
+}
+
 } // namespace
+
+ScanStats& ScanStats::operator+=(const ScanStats& o)
+{
+    lines += o.lines;
+    bytes += o.bytes;
+    records += o.records;
+    denial_records += o.denial_records;
+    not_denials += o.not_denials;
+    malformed += o.malformed;
+    virt_records += o.virt_records;
+    return *this;
+}
+
+ScanStats ScanStats::operator-(const ScanStats& o) const
+{
+    ScanStats r;
+    r.lines = lines - o.lines;
+    r.bytes = bytes - o.bytes;
+    r.records = records - o.records;
+    r.denial_records = denial_records - o.denial_records;
+    r.not_denials = not_denials - o.not_denials;
+    r.malformed = malformed - o.malformed;
+    r.virt_records = virt_records - o.virt_records;
+    return r;
+}
 
 Scanner::Scanner(EventAssembler& assembler, correlate::VmRegistry& registry, util::Diagnostics& diagnostics)
     : m_assembler(assembler), m_registry(registry), m_diagnostics(diagnostics)
 {
-    m_parser.set_default_year(current_year());
+    set_default_year(current_year());
+}
+
+void Scanner::bad_line(std::string_view input_name, std::uint64_t line_number, std::string_view why)
+{
+    if (m_on_bad_line) {
+        m_on_bad_line(line_number, why);
+    } else {
+        m_diagnostics.bad_line(input_name, line_number, why);
+    }
 }
 
 void Scanner::scan(LineReader& reader, std::uint32_t input_index)
 {
     reader.on_error([this, &reader](std::uint64_t line, const std::string& why) {
         ++m_stats.malformed;
-        m_diagnostics.bad_line(reader.name(), line, why);
+        bad_line(reader.name(), line, why);
     });
     std::string_view line;
     const std::uint64_t before = reader.bytes_read();
@@ -38,8 +85,59 @@ void Scanner::scan(LineReader& reader, std::uint32_t input_index)
     m_stats.bytes += reader.bytes_read() - before;
 }
 
+RegionPos Scanner::scan_region(const char* data, std::size_t size, std::uint64_t offset, std::uint64_t first_line,
+                               bool at_eof, std::string_view input_name, std::uint32_t input_index,
+                               std::uint64_t max_lines, std::size_t max_line)
+{
+    RegionPos pos;
+    const char* p = data;
+    const char* const end = data + size;
+    std::uint64_t line_number = first_line;
+    while (pos.lines < max_lines && p < end) {
+        const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        if (!nl) {
+            if (!at_eof) {
+                break;
+            }
+            ++line_number;
+            ++pos.lines;
+            ++m_stats.malformed;
+            if (static_cast<std::size_t>(end - p) > max_line) {
+                bad_line(input_name, line_number, "line longer than " + std::to_string(max_line) + " bytes, skipped");
+            } else {
+                bad_line(input_name, line_number, "half-written last line (no newline at end of input), skipped");
+            }
+            p = end;
+            break;
+        }
+        ++line_number;
+        ++pos.lines;
+        std::size_t len = static_cast<std::size_t>(nl - p);
+        if (len > max_line) {
+            ++m_stats.malformed;
+            bad_line(input_name, line_number, "line longer than " + std::to_string(max_line) + " bytes, skipped");
+        } else {
+            const std::uint64_t at = offset + static_cast<std::uint64_t>(p - data);
+            if (len > 0 && p[len - 1] == '\r') {
+                --len;
+            }
+            scan_line(std::string_view(p, len), input_name, line_number, input_index, seq_base(input_index, at));
+        }
+        p = nl + 1;
+    }
+    pos.bytes = static_cast<std::size_t>(p - data);
+    m_stats.bytes += pos.bytes;
+    return pos;
+}
+
 void Scanner::scan_line(std::string_view line, std::string_view input_name, std::uint64_t line_number,
                         std::uint32_t input_index)
+{
+    scan_line(line, input_name, line_number, input_index, seq_base(input_index, line_number));
+}
+
+void Scanner::scan_line(std::string_view line, std::string_view input_name, std::uint64_t line_number,
+                        std::uint32_t input_index, std::uint64_t seq)
 {
     ++m_stats.lines;
     const LineKind kind = m_parser.parse(line);
@@ -49,7 +147,7 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
     }
     if (kind == LineKind::malformed) {
         ++m_stats.malformed;
-        m_diagnostics.bad_line(input_name, line_number, m_parser.reason());
+        bad_line(input_name, line_number, m_parser.reason());
         m_assembler.tick();
         return;
     }
@@ -62,7 +160,7 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
             const DenialParse result = parse_denial(r, d, reason);
             if (result == DenialParse::malformed) {
                 ++m_stats.malformed;
-                m_diagnostics.bad_line(input_name, line_number, reason);
+                bad_line(input_name, line_number, reason);
                 m_assembler.tick();
                 continue;
             }
@@ -78,9 +176,17 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
             ++m_stats.denial_records;
             d.line = line_number;
             d.input = input_index;
-            d.seq = ++m_seq;
+            d.seq = seq + static_cast<std::uint64_t>(i);
             m_assembler.add_denial(r, std::move(d));
         } else if (is_sibling_type(r.type)) {
+            if (ends_inside_quote(r.body)) {
+                // a record cut inside its last quoted value (a crash or a half-copied log):
+                // its fields cannot be trusted, so it joins no event
+                ++m_stats.malformed;
+                bad_line(input_name, line_number, "truncated record (its last quoted value never closes), skipped");
+                m_assembler.tick();
+                continue;
+            }
             if (r.has_stamp) {
                 m_assembler.add_sibling(r);
             }
@@ -88,7 +194,11 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
             m_assembler.end_of_event(r);
         } else if (is_virt_type(r.type)) {
             ++m_stats.virt_records;
-            m_registry.add(r);
+            if (m_on_virt) {
+                m_on_virt(r);
+            } else {
+                m_registry.add(r);
+            }
             m_assembler.tick();
         }
     }

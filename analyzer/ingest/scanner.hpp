@@ -9,6 +9,7 @@
 #include <analyzer/util/diagnostics.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 namespace virtdeny::ingest {
@@ -22,6 +23,9 @@ struct ScanStats
     std::uint64_t not_denials = 0;    // avc: granted, AppArmor STATUS/AUDIT/HINT
     std::uint64_t malformed = 0;
     std::uint64_t virt_records = 0;
+
+    ScanStats& operator+=(const ScanStats& o);
+    ScanStats operator-(const ScanStats& o) const;
 };
 
 struct TimeWindow
@@ -31,30 +35,73 @@ struct TimeWindow
     bool contains(std::int64_t t) const { return t >= since_ms && t <= until_ms; }
 };
 
+// Where a scan of a memory region stopped: bytes and lines consumed.
+struct RegionPos
+{
+    std::size_t bytes = 0;
+    std::uint64_t lines = 0;
+};
+
+// The order key of a record (Denial::seq): input index, then the line's position (byte
+// offset for mapped files, line number for streams), then the record within the line.
+inline std::uint64_t seq_base(std::uint32_t input_index, std::uint64_t position)
+{
+    return (static_cast<std::uint64_t>(input_index) << 50) | (position << 3);
+}
+
 class Scanner
 {
 public:
+    using VirtHandler = std::function<void(const Record&)>;
+    using BadLineHandler = std::function<void(std::uint64_t line, std::string_view why)>;
+
     Scanner(EventAssembler& assembler, correlate::VmRegistry& registry, util::Diagnostics& diagnostics);
 
     void set_window(TimeWindow window) { m_window = window; }
-    void set_default_year(int year) { m_parser.set_default_year(year); }
+    void set_default_year(int year)
+    {
+        m_default_year = year;
+        m_parser.set_default_year(year);
+    }
+    TimeWindow window() const { return m_window; }
+    int default_year() const { return m_default_year; }
+    // Capture instead of applying (parallel workers): VIRT_* records and bad lines.
+    void on_virt(VirtHandler handler) { m_on_virt = std::move(handler); }
+    void on_bad_line(BadLineHandler handler) { m_on_bad_line = std::move(handler); }
 
     // Reads a whole input.
     void scan(LineReader& reader, std::uint32_t input_index);
     // One line (follow mode and tests).
     void scan_line(std::string_view line, std::string_view input_name, std::uint64_t line_number,
                    std::uint32_t input_index);
+    // One line with an explicit order key (see seq_base).
+    void scan_line(std::string_view line, std::string_view input_name, std::uint64_t line_number,
+                   std::uint32_t input_index, std::uint64_t seq);
+
+    // Scans the lines of [data, data + size), which starts a line at byte offset `offset`
+    // of its input and whose first line is number first_line + 1. Stops after max_lines
+    // lines or at the end; a last line without newline is a half-written line when at_eof,
+    // else left unscanned. Same line rules as LineReader (over-long lines, CR LF).
+    RegionPos scan_region(const char* data, std::size_t size, std::uint64_t offset, std::uint64_t first_line,
+                          bool at_eof, std::string_view input_name, std::uint32_t input_index,
+                          std::uint64_t max_lines = UINT64_MAX,
+                          std::size_t max_line = LineReader::k_default_max_line);
 
     const ScanStats& stats() const { return m_stats; }
+    void add_stats(const ScanStats& stats) { m_stats += stats; }
 
 private:
+    void bad_line(std::string_view input_name, std::uint64_t line_number, std::string_view why);
+
     EventAssembler& m_assembler;
     correlate::VmRegistry& m_registry;
     util::Diagnostics& m_diagnostics;
     RecordParser m_parser;
     ScanStats m_stats;
     TimeWindow m_window;
-    std::uint64_t m_seq = 0;
+    int m_default_year = 0;
+    VirtHandler m_on_virt;
+    BadLineHandler m_on_bad_line;
 };
 
 } // namespace virtdeny::ingest

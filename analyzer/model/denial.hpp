@@ -61,6 +61,7 @@ struct Denial
     std::string protocol;
     std::string signal;
     std::string peer;
+    std::string peer_addr;       // unix sockets: the peer's address (a socket path or @abstract)
     std::string info;
     std::optional<int> error;
     std::string aa_class;        // class= (newer kernels)

@@ -147,4 +147,16 @@ std::string iso8601_utc(std::int64_t epoch_ms)
     return buf;
 }
 
+std::string join(const std::vector<std::string>& parts, const char* sep)
+{
+    std::string out;
+    for (const auto& s : parts) {
+        if (!out.empty()) {
+            out += sep;
+        }
+        out += s;
+    }
+    return out;
+}
+
 } // namespace virtdeny::util

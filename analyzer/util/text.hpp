@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace virtdeny::util {
 
@@ -102,5 +103,8 @@ std::string printable(std::string_view s);
 
 // Formats epoch milliseconds as ISO 8601 UTC with milliseconds ("2024-03-14T02:15:10.170Z").
 std::string iso8601_utc(std::int64_t epoch_ms);
+
+// The strings joined with sep between them (for messages and notes, not the hot path).
+std::string join(const std::vector<std::string>& parts, const char* sep);
 
 } // namespace virtdeny::util

@@ -193,6 +193,24 @@ TEST_CASE("a log with bad lines keeps every good record around them", "[ingest][
     CHECK(r.out.find("b.qcow2") != std::string::npos);
 }
 
+TEST_CASE("fixture bad-input: the five bad lines its README names are reported, its four denials kept", "[ingest][bad-input]")
+{
+    const std::string log = test::fixtures_dir() + "/bad-input/input.log";
+    const auto r = test::virtdeny("explain --format json " + test::shell_quote(log));
+    CHECK(r.status == 0);
+    INFO(r.err);
+    CHECK(r.out.find("\"denials\":4") != std::string::npos);
+    CHECK(r.out.find("\"malformed_lines\":5") != std::string::npos);
+    CHECK(r.err.find("input.log: line 8: truncated record") != std::string::npos);  // SYSCALL cut in comm="qemu-k
+    CHECK(r.err.find("input.log: line 12: binary data") != std::string::npos);
+    CHECK(r.err.find("input.log: line 13: unterminated") != std::string::npos);
+    CHECK(r.err.find("input.log: line 14: malformed msg=audit") != std::string::npos);
+    CHECK(r.err.find("input.log: line 22: half-written last line") != std::string::npos);
+    for (const char* name : {"set-0417.img", "set-0419.img", "result-0417.img", "scratch.img"}) {
+        CHECK(r.out.find(name) != std::string::npos);
+    }
+}
+
 TEST_CASE("gzip files, several files and stdin in one run", "[ingest]")
 {
     const std::string one =

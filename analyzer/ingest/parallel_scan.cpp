@@ -1,0 +1,346 @@
+#include <analyzer/ingest/parallel_scan.hpp>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+#include <mutex>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <variant>
+#include <vector>
+
+namespace virtdeny::ingest {
+
+namespace {
+
+// One chunk's mapping: [begin, end) of the file, mapped from the page below begin.
+struct Mapping
+{
+    void* base = MAP_FAILED;
+    std::size_t length = 0;
+    const char* data = nullptr;
+    std::size_t size = 0;
+
+    bool map(int fd, std::uint64_t begin, std::uint64_t end, std::string& error)
+    {
+        static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+        const std::uint64_t from = begin & ~(page - 1);
+        length = static_cast<std::size_t>(end - from);
+        size = static_cast<std::size_t>(end - begin);
+        if (size == 0) {
+            return true;
+        }
+        base = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, static_cast<off_t>(from));
+        if (base == MAP_FAILED) {
+            error = std::strerror(errno);
+            return false;
+        }
+        data = static_cast<const char*>(base) + (begin - from);
+        return true;
+    }
+    void unmap()
+    {
+        if (base != MAP_FAILED) {
+            ::munmap(base, length);
+            base = MAP_FAILED;
+        }
+    }
+    ~Mapping() { unmap(); }
+};
+
+struct BadLine
+{
+    std::uint64_t line;
+    std::string why;
+};
+
+using Item = std::variant<Record, model::Event>;
+
+struct ChunkResult
+{
+    Mapping mapping;
+    bool done = false;
+    bool failed = false;
+    std::string error;
+    std::vector<Item> items;
+    std::vector<BadLine> bad;
+    std::uint64_t bad_dropped = 0;  // bad lines past the kept ones (never printed)
+    std::uint64_t lines = 0;
+    ScanStats stats;
+    // state after the first sync_lines lines
+    RegionPos sync;
+    std::unique_ptr<EventAssembler> snapshot;
+    std::size_t items_at_sync = 0;
+    std::size_t bad_at_sync = 0;
+    std::uint64_t dropped_at_sync = 0;
+    ScanStats stats_at_sync;
+    std::unique_ptr<EventAssembler> assembler;  // state at the end of the chunk
+};
+
+// Chunk ends: each just past a newline (or the end of the file).
+std::vector<std::uint64_t> chunk_ends(int fd, std::uint64_t size, std::size_t chunk_bytes)
+{
+    std::vector<std::uint64_t> ends;
+    std::uint64_t pos = 0;
+    std::vector<char> buf(1 << 16);
+    while (pos < size) {
+        std::uint64_t probe = pos + chunk_bytes;
+        if (probe >= size) {
+            ends.push_back(size);
+            break;
+        }
+        std::uint64_t end = size;
+        while (probe < size) {
+            const ssize_t got = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(probe));
+            if (got <= 0) {
+                break;
+            }
+            const void* nl = std::memchr(buf.data(), '\n', static_cast<std::size_t>(got));
+            if (nl) {
+                end = probe + static_cast<std::uint64_t>(static_cast<const char*>(nl) - buf.data()) + 1;
+                break;
+            }
+            probe += static_cast<std::uint64_t>(got);
+        }
+        ends.push_back(end);
+        pos = end;
+    }
+    return ends;
+}
+
+void fix_lines(model::Event& event, std::uint64_t line_offset)
+{
+    for (auto& d : event.denials) {
+        d.line += line_offset;
+    }
+}
+
+} // namespace
+
+bool is_mappable_file(const std::string& path)
+{
+    if (path == "-") {
+        return false;
+    }
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return false;
+    }
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    unsigned char magic[2] = {0, 0};
+    const ssize_t got = ::pread(fd, magic, 2, 0);
+    ::close(fd);
+    return !(got == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
+}
+
+bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanner& scanner,
+                      EventAssembler& assembler, const EventAssembler::EventHandler& on_event,
+                      correlate::VmRegistry& registry, util::Diagnostics& diagnostics,
+                      const ParallelOptions& options, std::string& error, ParallelStats* stats)
+{
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        error = path + ": " + std::strerror(errno);
+        return false;
+    }
+    struct FdCloser
+    {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) {
+        error = path + ": " + std::strerror(errno);
+        return false;
+    }
+    const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+    const std::size_t chunk_bytes = std::max<std::size_t>(options.chunk_bytes, 64);
+    const std::vector<std::uint64_t> ends = chunk_ends(fd, size, chunk_bytes);
+    const std::size_t n = ends.size();
+    if (stats) {
+        stats->chunks += n;
+    }
+    auto begin_of = [&](std::size_t i) { return i == 0 ? std::uint64_t(0) : ends[i - 1]; };
+
+    std::uint64_t line_offset = 0;
+    if (options.threads <= 1 || n <= 1) {
+        for (std::size_t i = 0; i < n; ++i) {
+            Mapping m;
+            if (!m.map(fd, begin_of(i), ends[i], error)) {
+                error = path + ": " + error;
+                return false;
+            }
+            ::madvise(m.base, m.length, MADV_SEQUENTIAL);
+            const RegionPos pos = scanner.scan_region(m.data, m.size, begin_of(i), line_offset, i + 1 == n, path,
+                                                      input_index, UINT64_MAX, options.max_line);
+            line_offset += pos.lines;
+        }
+        return true;
+    }
+
+    std::vector<ChunkResult> results(n);
+    std::mutex mutex;
+    std::condition_variable work_cv;
+    std::condition_variable done_cv;
+    std::size_t next = 0;
+    std::size_t replayed = 0;
+    bool stop = false;
+    const std::size_t window = std::max<std::size_t>(2, 2 * options.threads);
+    const TimeWindow time_window = scanner.window();
+    const int year = scanner.default_year();
+
+    auto process = [&](std::size_t i) {
+        ChunkResult& r = results[i];
+        if (!r.mapping.map(fd, begin_of(i), ends[i], r.error)) {
+            r.failed = true;
+            return;
+        }
+        auto own = std::make_unique<EventAssembler>([&r](model::Event& e) { r.items.emplace_back(std::move(e)); });
+        correlate::VmRegistry unused_registry;
+        util::Diagnostics quiet(nullptr);
+        Scanner sc(*own, unused_registry, quiet);
+        sc.set_window(time_window);
+        sc.set_default_year(year);
+        sc.on_virt([&r](const Record& rec) { r.items.emplace_back(rec); });
+        const std::size_t keep = static_cast<std::size_t>(options.sync_lines) + 256;
+        sc.on_bad_line([&r, keep](std::uint64_t line, std::string_view why) {
+            if (r.bad.size() < keep) {
+                r.bad.push_back({line, std::string(why)});
+            } else {
+                ++r.bad_dropped;
+            }
+        });
+        const bool at_eof = i + 1 == n;
+        const std::uint64_t offset = begin_of(i);
+        r.sync = sc.scan_region(r.mapping.data, r.mapping.size, offset, 0, at_eof, path, input_index,
+                                options.sync_lines, options.max_line);
+        r.snapshot = std::make_unique<EventAssembler>(*own);
+        r.items_at_sync = r.items.size();
+        r.bad_at_sync = r.bad.size();
+        r.dropped_at_sync = r.bad_dropped;
+        r.stats_at_sync = sc.stats();
+        RegionPos rest;
+        if (r.sync.bytes < r.mapping.size) {
+            rest = sc.scan_region(r.mapping.data + r.sync.bytes, r.mapping.size - r.sync.bytes, offset + r.sync.bytes,
+                                  r.sync.lines, at_eof, path, input_index, UINT64_MAX, options.max_line);
+        }
+        r.lines = r.sync.lines + rest.lines;
+        r.stats = sc.stats();
+        r.assembler = std::move(own);
+    };
+
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < options.threads; ++t) {
+        workers.emplace_back([&] {
+            for (;;) {
+                std::size_t i;
+                {
+                    std::unique_lock<std::mutex> lock(mutex);
+                    work_cv.wait(lock, [&] { return stop || next >= n || next < replayed + window; });
+                    if (stop || next >= n) {
+                        return;
+                    }
+                    i = next++;
+                }
+                process(i);
+                {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    results[i].done = true;
+                }
+                done_cv.notify_all();
+            }
+        });
+    }
+
+    static const EventAssembler fresh(nullptr);
+    bool ok = true;
+    for (std::size_t i = 0; i < n; ++i) {
+        {
+            std::unique_lock<std::mutex> lock(mutex);
+            done_cv.wait(lock, [&] { return results[i].done; });
+        }
+        ChunkResult& r = results[i];
+        if (r.failed) {
+            error = path + ": " + r.error;
+            ok = false;
+            break;
+        }
+        const bool at_eof = i + 1 == n;
+        const std::uint64_t offset = begin_of(i);
+        std::size_t item_from = 0;
+        std::size_t bad_from = 0;
+        std::uint64_t dropped_from = 0;
+        ScanStats stats_from;
+        bool adopt = assembler.same_state(fresh);
+        if (!adopt) {
+            const RegionPos pos = scanner.scan_region(r.mapping.data, r.mapping.size, offset, line_offset, at_eof,
+                                                      path, input_index, r.sync.lines, options.max_line);
+            adopt = assembler.same_state(*r.snapshot);
+            if (adopt) {
+                item_from = r.items_at_sync;
+                bad_from = r.bad_at_sync;
+                dropped_from = r.dropped_at_sync;
+                stats_from = r.stats_at_sync;
+            } else if (pos.bytes < r.mapping.size) {
+                scanner.scan_region(r.mapping.data + pos.bytes, r.mapping.size - pos.bytes, offset + pos.bytes,
+                                    line_offset + pos.lines, at_eof, path, input_index, UINT64_MAX, options.max_line);
+            }
+        }
+        if (adopt) {
+            for (std::size_t k = item_from; k < r.items.size(); ++k) {
+                Item& item = r.items[k];
+                if (auto* ev = std::get_if<model::Event>(&item)) {
+                    fix_lines(*ev, line_offset);
+                    on_event(*ev);
+                } else {
+                    registry.add(std::get<Record>(item));
+                }
+            }
+            for (std::size_t k = bad_from; k < r.bad.size(); ++k) {
+                diagnostics.bad_line(path, r.bad[k].line + line_offset, r.bad[k].why);
+            }
+            for (std::uint64_t k = dropped_from; k < r.bad_dropped; ++k) {
+                diagnostics.bad_line(path, 0, "");
+            }
+            scanner.add_stats(r.stats - stats_from);
+            assembler = std::move(*r.assembler);
+            assembler.set_handler(on_event);
+            assembler.adjust_open([line_offset](model::Event& e) { fix_lines(e, line_offset); });
+            if (stats) {
+                ++stats->adopted;
+            }
+        } else if (stats) {
+            ++stats->rescanned;
+        }
+        line_offset += r.lines;
+        // release the chunk
+        r.mapping.unmap();
+        std::vector<Item>().swap(r.items);
+        std::vector<BadLine>().swap(r.bad);
+        r.snapshot.reset();
+        r.assembler.reset();
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            replayed = i + 1;
+        }
+        work_cv.notify_all();
+    }
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        stop = true;
+    }
+    work_cv.notify_all();
+    for (auto& w : workers) {
+        w.join();
+    }
+    return ok;
+}
+
+} // namespace virtdeny::ingest
