@@ -22,4 +22,8 @@ private:
 // "qemu-system-x86 (VM web01)" style description of who was denied.
 std::string describe_subject(const model::Finding& finding);
 
+// Where an AppArmor fix for this finding's profile goes so that it survives VM restarts and
+// package upgrades (a sentence starting with a space), or empty.
+std::string apparmor_persistence_note(const model::Finding& finding);
+
 } // namespace virtdeny::kb

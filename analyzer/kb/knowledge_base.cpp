@@ -1,5 +1,7 @@
 #include <analyzer/kb/knowledge_base.hpp>
 
+#include <analyzer/kb/sample_findings.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -17,6 +19,15 @@ std::string default_rules_dir()
         }
     }
     std::error_code ec;
+    // Relocatable installs (a package unpacked under another root): PREFIX/bin/virtdeny
+    // finds PREFIX/share/virtdeny/rules beside it.
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const std::filesystem::path beside = exe.parent_path().parent_path() / "share" / "virtdeny" / "rules";
+        if (std::filesystem::is_directory(beside, ec)) {
+            return beside.string();
+        }
+    }
     if (std::filesystem::is_directory(VIRTDENY_RULES_INSTALL_DIR, ec)) {
         return VIRTDENY_RULES_INSTALL_DIR;
     }
@@ -33,8 +44,47 @@ bool KnowledgeBase::load(const std::vector<std::string>& dirs, std::vector<std::
             continue;
         }
         devices.load(dir, errors);
+        causes.load(dir, errors);
+        load_booleans(dir, errors);
     }
+    validate_cause_samples(errors);
     return errors.size() == before;
+}
+
+void KnowledgeBase::load_booleans(const std::string& dir, std::vector<std::string>& errors)
+{
+    const std::string selinux_dir = dir + "/selinux";
+    std::error_code ec;
+    if (!std::filesystem::exists(selinux_dir + "/" + std::string(BooleanTable::k_booleans_file), ec)) {
+        return;
+    }
+    std::string error;
+    if (!booleans.load(selinux_dir, error)) {
+        errors.push_back(error);
+    }
+}
+
+void KnowledgeBase::validate_cause_samples(std::vector<std::string>& errors) const
+{
+    for (const CauseRule& rule : causes.rules()) {
+        const std::string where = rule.file + ":" + std::to_string(rule.line) + ": rule " + rule.id + ": ";
+        for (const std::string& sample : rule.samples) {
+            std::uint64_t bad_lines = 0;
+            std::vector<model::Finding> findings = sample_findings(sample, bad_lines);
+            if (bad_lines > 0 || findings.empty()) {
+                errors.push_back(where + "sample is not a denial the parser reads: " + sample);
+                continue;
+            }
+            model::Finding& f = findings.front();
+            f.device = devices.classify(f, nullptr);
+            const CauseRule* winner = causes.match(f);
+            if (winner == nullptr || !cause_matches(rule, f)) {
+                errors.push_back(where + "sample does not match the rule: " + sample);
+            } else if (winner != &rule) {
+                errors.push_back(where + "sample is taken by the earlier rule " + winner->id + ": " + sample);
+            }
+        }
+    }
 }
 
 } // namespace virtdeny::kb

@@ -2,6 +2,8 @@
 // booleans), loaded at start from the installed rules and any --rules DIR.
 #pragma once
 
+#include <analyzer/kb/boolean_table.hpp>
+#include <analyzer/kb/cause_rules.hpp>
 #include <analyzer/kb/device_rules.hpp>
 
 #include <string>
@@ -9,15 +11,26 @@
 
 namespace virtdeny::kb {
 
-// Where the bundled rules are: $VIRTDENY_RULES, the installed share dir, or the source tree.
+// Where the bundled rules are: $VIRTDENY_RULES, ../share/virtdeny/rules beside the
+// executable, the installed share dir, or the source tree.
 std::string default_rules_dir();
 
 struct KnowledgeBase
 {
     DeviceRules devices;
+    CauseRules causes;
+    BooleanTable booleans;  // from DIR/selinux of each dir that has one
 
-    // Loads dirs in order (later ones override rules with the same id).
+    // Loads dirs in order (later ones override rules with the same id), then checks that
+    // every cause rule's samples fire that rule.
     bool load(const std::vector<std::string>& dirs, std::vector<std::string>& errors);
+
+    // Each sample of each cause rule, through the real parser: it must give a finding that
+    // this rule (and no earlier one) matches. Appends "file:line: rule ID: why".
+    void validate_cause_samples(std::vector<std::string>& errors) const;
+
+private:
+    void load_booleans(const std::string& dir, std::vector<std::string>& errors);
 };
 
 } // namespace virtdeny::kb

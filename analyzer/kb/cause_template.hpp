@@ -1,0 +1,47 @@
+// Template expansion for cause rules. Placeholders are {name}; any other brace text
+// ({,**}) is literal. Raw placeholders ({path}, {vm}, {comm}, ...) put log text as it is and
+// are allowed only in prose (explanations, notes). Fix texts may use only placeholders whose
+// value is escaped or checked by a writer ({apparmor_rule}, {path_quoted}, {selinux_allow},
+// identifier-checked types, ...), so log text can never inject a rule or a shell command.
+#pragma once
+
+#include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/model/finding.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace virtdeny::kb {
+
+enum class TemplateUse { prose, fix_text };
+
+// Checks that every placeholder is known and allowed for use; sets error when not.
+bool check_template(std::string_view text, TemplateUse use, std::string& error);
+
+struct TemplateContext
+{
+    const model::Finding& finding;
+    const correlate::DomainXmlIndex* xml = nullptr;
+};
+
+// Expands a checked template. nullopt when a placeholder has no safe value for this
+// finding (no writable rule, a type that is not an identifier, a share root too broad):
+// the caller then drops that fix.
+std::optional<std::string> expand_template(std::string_view text, const TemplateContext& context);
+
+// Helpers, exposed for tests.
+std::string shell_quote(std::string_view s);
+std::string regex_escape(std::string_view s);
+std::string xml_escape(std::string_view s);
+// The share directory of a finding: the domain XML tree device containing the path, else
+// the denied path's directory (the path itself when it names a directory, "/x/"). Empty
+// when unknown or too broad to offer (/, a top-level dir, /tmp, a whole home directory).
+std::string share_root(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
+// `"/dir/{,**}" rw,` for a share root, glob characters of the name escaped.
+std::string share_tree_rule(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
+// `owner "/tmp/memfd-*" rw,` (or "/tmp/memfd-UUID-*" when QEMU names files per VM), for a
+// memfd fallback file; empty when the path is not one.
+std::string memfd_rule(const model::Finding& finding);
+
+} // namespace virtdeny::kb
