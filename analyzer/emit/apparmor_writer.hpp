@@ -5,6 +5,11 @@
 #include <analyzer/model/finding.hpp>
 
 #include <string>
+#include <vector>
+
+namespace virtdeny::correlate {
+class DomainXmlIndex;
+}
 
 namespace virtdeny::emit {
 
@@ -14,15 +19,64 @@ struct AppArmorRule
 };
 
 // A path as an AppArmor path literal: always double-quoted, with * ? [ ] { } ^ " \ escaped
-// and control / non-UTF-8 bytes written as octal escapes.
+// and control / non-UTF-8 bytes written as octal escapes (\NNN, always three digits).
 std::string apparmor_quote_path(const std::string& path);
+
+// The body of a quoted literal without the surrounding quotes (to append a glob to it).
+std::string apparmor_escape_literal(const std::string& text);
 
 // File permissions for an AppArmor mask ("c" -> "w", "x" -> "ix", ...), in rule order.
 std::string apparmor_file_perms(const model::Finding& finding);
+
+// Permission letters of an AppArmor denied_mask ("rc" -> "rw", "::r" -> "r").
+std::string apparmor_mask_perms(const std::string& mask);
+
+// Union of two permission strings, in rule order (r w/a l k m ix).
+std::string apparmor_merge_perms(const std::string& a, const std::string& b);
 
 AppArmorRule apparmor_rule(const model::Finding& finding);
 
 // The file the rule belongs in so that it survives a VM restart / package upgrade.
 std::string apparmor_target_file(const model::Finding& finding);
+
+// The profile file to reload after editing target (the main profile for local/ includes).
+std::string apparmor_profile_file(const model::Finding& finding);
+
+// One rule of a merged rule set, with why it has the shape it has.
+struct AppArmorEntry
+{
+    std::string rule;                 // the rule text with its trailing comma
+    std::string reason;               // why (always set for globs)
+    bool glob = false;                // a family glob (memfd files, a share tree)
+    std::vector<std::string> paths;   // the denied paths it covers (empty for non-file rules)
+    std::string warning;              // e.g. a virt-aa-helper deny rule would shadow it
+};
+
+// All rules for one profile, merged per path, in first-seen order.
+struct AppArmorRuleSet
+{
+    std::string profile;       // libvirt-<uuid>, /usr/sbin/libvirtd, ...
+    std::string target_file;   // where the rules go
+    std::string profile_file;  // what to reload with apparmor_parser -r
+    model::Scope scope = model::Scope::host;
+    std::string domain_name;
+    std::string domain_uuid;
+    std::vector<AppArmorEntry> entries;
+};
+
+// Groups AppArmor findings by profile and merges their rules per path; a glob is used only
+// for a known family (the VM's memfd fallback files, one 9p share tree) with its reason.
+std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::Finding*>& findings,
+                                                const correlate::DomainXmlIndex* xml);
+
+// True when dir may root a family glob: not /, /tmp, /var/tmp, /dev/shm, /home, a home
+// directory, /root, and at least two levels deep.
+bool apparmor_glob_root_allowed(const std::string& dir);
+
+// One comment line ("# text"), control bytes replaced so it can never end early.
+std::string apparmor_comment(const std::string& text);
+
+// The rules of a set as the text of an include / profile body fragment.
+std::string apparmor_rules_text(const AppArmorRuleSet& set);
 
 } // namespace virtdeny::emit

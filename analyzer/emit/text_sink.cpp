@@ -32,15 +32,6 @@ std::string group_title(const model::Finding& f)
     return title;
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep)
-{
-    std::string out;
-    for (const auto& s : v) {
-        out += (out.empty() ? "" : sep) + s;
-    }
-    return out;
-}
-
 } // namespace
 
 std::vector<FindingGroup> group_findings(const std::vector<model::Finding>& findings)
@@ -85,7 +76,7 @@ void TextSink::end(const RunStats& stats)
             std::fprintf(m_out, "  %s %s %s {%s} on %s  [%s] x%llu%s\n",
                          style(f->enforced ? "31" : "33", f->enforced ? "DENIED " : "ALLOWED").c_str(),
                          model::to_string(f->mac), printable(f->tclass).c_str(),
-                         printable(join(f->permissions, " ")).c_str(), printable(object).c_str(), f->device.c_str(),
+                         printable(util::join(f->permissions, " ")).c_str(), printable(object).c_str(), f->device.c_str(),
                          static_cast<unsigned long long>(f->count),
                          f->enforced ? "" : " (not enforced)");
             std::fprintf(m_out, "    subject: %s  process: %s%s%s\n", printable(f->subject).c_str(),
@@ -148,7 +139,7 @@ void MarkdownSink::end(const RunStats& stats)
         for (const model::Finding* f : g.findings) {
             const std::string object = !f->path.empty() ? f->path : f->tcontext;
             std::fprintf(m_out, "| %llu | %s | %s | %s | `%s` | %s | %s |\n", static_cast<unsigned long long>(f->count),
-                         model::to_string(f->mac), cell(f->tclass).c_str(), cell(join(f->permissions, " ")).c_str(),
+                         model::to_string(f->mac), cell(f->tclass).c_str(), cell(util::join(f->permissions, " ")).c_str(),
                          cell(object).c_str(), f->device.c_str(), f->enforced ? "yes" : "no");
         }
         std::fputc('\n', m_out);

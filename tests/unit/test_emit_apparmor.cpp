@@ -1,0 +1,354 @@
+// AppArmor writer: rules compile with the real apparmor_parser, adversarial file names match
+// only that file (checked on the compiled expression tree), globs only for known families.
+#include <analyzer/emit/apparmor_writer.hpp>
+
+#include "../support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <cctype>
+#include <vector>
+
+using namespace virtdeny;
+
+namespace {
+
+bool have_apparmor_parser()
+{
+    return test::run("command -v apparmor_parser >/dev/null 2>&1").status == 0;
+}
+
+#define REQUIRE_APPARMOR_PARSER()                                                      \
+    do {                                                                               \
+        if (!have_apparmor_parser()) {                                                 \
+            WARN("SKIPPED: apparmor_parser is not installed (scripts/deps --test)");   \
+            return;                                                                    \
+        }                                                                              \
+    } while (0)
+
+struct Compiled
+{
+    int status = -1;
+    std::vector<std::string> patterns;  // one per rule, expr-tree form, profile attachment excluded
+    std::string err;
+};
+
+// Wraps rules in a test profile and compiles it with -QK -D expr-tree.
+Compiled compile_rules(const std::string& rules)
+{
+    const std::string dir = test::temp_dir();
+    const std::string file = dir + "/profile";
+    test::write_file(file, "abi <abi/3.0>,\nprofile test_vd /usr/bin/test_vd {\n" + rules + "\n}\n");
+    auto r = test::run("apparmor_parser -QK -D expr-tree " + test::shell_quote(file));
+    Compiled c;
+    c.status = r.status;
+    c.err = r.err;
+    // the tree goes to stderr (or stdout, by version): lines "pattern< 0xNN>"
+    const std::string all = r.out + "\n" + r.err;
+    std::size_t pos = 0;
+    while (pos < all.size()) {
+        std::size_t nl = all.find('\n', pos);
+        if (nl == std::string::npos) {
+            nl = all.size();
+        }
+        const std::string line = all.substr(pos, nl - pos);
+        const std::size_t mark = line.rfind("< 0x");
+        if (mark != std::string::npos && line.substr(0, mark) != "/usr/bin/test_vd") {
+            c.patterns.push_back(line.substr(0, mark));
+        }
+        pos = nl + 1;
+    }
+    return c;
+}
+
+// Decodes an expr-tree literal; false when it contains any glob construct.
+bool decode_literal(const std::string& tree, std::string& out)
+{
+    out.clear();
+    for (std::size_t i = 0; i < tree.size(); ++i) {
+        const char c = tree[i];
+        if (c == '\\' && i + 1 < tree.size()) {
+            const char n = tree[i + 1];
+            if (std::string("()*+.[]| {}^?\"").find(n) != std::string::npos) {
+                out.push_back(n);
+                ++i;
+                continue;
+            }
+            if (n == 'n' || n == 't' || n == 'r' || n == 'a' || n == 'f' || n == 'v' || n == 'e') {
+                const char* from = "ntrafve";
+                const char to[] = {'\n', '\t', '\r', '\a', '\f', '\v', '\x1b'};
+                out.push_back(to[std::string(from).find(n)]);
+                ++i;
+                continue;
+            }
+            if (n == 'x') {
+                std::size_t j = i + 2;
+                int v = 0;
+                int digits = 0;
+                while (j < tree.size() && digits < 2 && std::isxdigit(static_cast<unsigned char>(tree[j]))) {
+                    v = v * 16 + (std::isdigit(static_cast<unsigned char>(tree[j])) ? tree[j] - '0' : (std::tolower(tree[j]) - 'a' + 10));
+                    ++j;
+                    ++digits;
+                }
+                if (digits > 0) {
+                    out.push_back(static_cast<char>(v));
+                    i = j - 1;
+                    continue;
+                }
+            }
+            out.push_back('\\');  // the printer writes a literal backslash as is
+            continue;
+        }
+        if (std::string("()*+[|").find(c) != std::string::npos) {
+            return false;  // alternation, repetition or a character class: a glob
+        }
+        out.push_back(c);
+    }
+    return true;
+}
+
+model::Finding file_finding(const std::string& path, std::vector<std::string> perms, bool owner = false)
+{
+    model::Finding f;
+    f.mac = model::Mac::apparmor;
+    f.subject = "libvirt-2afa1131-bc8c-43d2-9c4a-962c1bf7723e";
+    f.domain = model::DomainRef{"vm1", "2afa1131-bc8c-43d2-9c4a-962c1bf7723e", "apparmor-profile"};
+    f.tclass = "file";
+    f.path = path;
+    f.permissions = std::move(perms);
+    if (owner) {
+        f.sample.fsuid = 107;
+        f.sample.ouid = 107;
+    } else {
+        f.sample.fsuid = 107;
+        f.sample.ouid = 0;
+    }
+    return f;
+}
+
+const std::vector<std::string>& adversarial_names()
+{
+    static const std::vector<std::string> k_names = {
+        "plain.qcow2",
+        "with space.img",
+        "quote\"d.img",
+        "single'quote.img",
+        "comma,rw,.img",
+        "star*.img",
+        "q?.img",
+        "brace{a,b}.img",
+        "{,**}",
+        "caret^.img",
+        "bracket[0-9].img",
+        "back\\slash.img",
+        "newline\n/** rwlkmix,\n.img",
+        "x\" rw,\n  /** rwix,\n  \"y",
+        std::string("non-utf8-\xff\xfe-\xc3(.img"),
+        "@{HOME}.img",
+        "#include <abstractions/base>",
+        "tab\there.img",
+        "dollar$(id).img",
+        "paren(1)|+.img",
+    };
+    return k_names;
+}
+
+} // namespace
+
+TEST_CASE("apparmor_quote_path escapes every special character", "[emit][apparmor]")
+{
+    CHECK(emit::apparmor_quote_path("/a b") == "\"/a b\"");
+    CHECK(emit::apparmor_quote_path("/a*?[]{}^\"\\") == "\"/a\\*\\?\\[\\]\\{\\}\\^\\\"\\\\\"");
+    CHECK(emit::apparmor_quote_path("/a\nb") == "\"/a\\012b\"");
+    CHECK(emit::apparmor_quote_path(std::string("/\xff")) == "\"/\\377\"");
+    CHECK(emit::apparmor_quote_path("/x@{HOME}") == "\"/x@\\{HOME\\}\"");
+}
+
+TEST_CASE("apparmor masks map to rule permissions", "[emit][apparmor]")
+{
+    CHECK(emit::apparmor_mask_perms("c") == "w");
+    CHECK(emit::apparmor_mask_perms("rc") == "rw");
+    CHECK(emit::apparmor_mask_perms("::r") == "r");
+    CHECK(emit::apparmor_mask_perms("a") == "a");
+    CHECK(emit::apparmor_mask_perms("wa") == "w");
+    CHECK(emit::apparmor_mask_perms("mr") == "rm");
+    CHECK(emit::apparmor_mask_perms("x") == "ix");
+    CHECK(emit::apparmor_merge_perms("r", "w") == "rw");
+    CHECK(emit::apparmor_merge_perms("rix", "k") == "rkix");
+    CHECK(emit::apparmor_rule(file_finding("/tmp/f", {"create"}, true)).text == "owner \"/tmp/f\" w,");
+    CHECK(emit::apparmor_rule(file_finding("/tmp/f", {"read"}, false)).text == "\"/tmp/f\" r,");
+}
+
+TEST_CASE("adversarial file names compile to a rule that matches only that file", "[emit][apparmor][parser]")
+{
+    REQUIRE_APPARMOR_PARSER();
+    int checked = 0;
+    for (const auto& name : adversarial_names()) {
+        const std::string path = "/var/lib/libvirt/images/" + name;
+        const auto f = file_finding(path, {"read", "write"});
+        const std::string rule = emit::apparmor_rule(f).text;
+        INFO("path: " << path << "\nrule: " << rule);
+        REQUIRE(!rule.empty());
+        CHECK(rule.find('\n') == std::string::npos);
+        const Compiled c = compile_rules("  " + rule);
+        INFO("stderr: " << c.err);
+        REQUIRE(c.status == 0);
+        REQUIRE(c.patterns.size() == 1);  // the name added no rule
+        std::string literal;
+        CHECK(decode_literal(c.patterns.front(), literal));
+        CHECK(literal == path);
+        ++checked;
+    }
+    CHECK(checked == static_cast<int>(adversarial_names().size()));
+}
+
+TEST_CASE("family globs compile to exactly the intended pattern", "[emit][apparmor][parser]")
+{
+    REQUIRE_APPARMOR_PARSER();
+    // the VM's memfd fallback files: two denials merge into one owner rule with six ?s
+    auto a = file_finding("/tmp/memfd-tNpKSj", {"create"}, true);
+    auto b = file_finding("/tmp/memfd-Qe7xLm", {"create"}, true);
+    a.device = b.device = "memfd";
+    auto sets = emit::apparmor_rule_sets({&a, &b}, nullptr);
+    REQUIRE(sets.size() == 1);
+    REQUIRE(sets.front().entries.size() == 1);
+    const auto& e = sets.front().entries.front();
+    CHECK(e.rule == "owner \"/tmp/memfd-??????\" w,");
+    CHECK(e.glob);
+    CHECK(!e.reason.empty());
+    CHECK(sets.front().target_file == "/etc/apparmor.d/libvirt/libvirt-2afa1131-bc8c-43d2-9c4a-962c1bf7723e");
+    Compiled c = compile_rules("  " + e.rule);
+    REQUIRE(c.status == 0);
+    REQUIRE(c.patterns.size() == 1);
+    CHECK(c.patterns.front() == "/tmp/memfd-[^\\x0/][^\\x0/][^\\x0/][^\\x0/][^\\x0/][^\\x0/]");
+
+    // not owned by the VM's user: no glob
+    auto n = file_finding("/tmp/memfd-AAAAAA", {"create"}, false);
+    n.device = "memfd";
+    sets = emit::apparmor_rule_sets({&n}, nullptr);
+    REQUIRE(sets.size() == 1);
+    CHECK(sets.front().entries.front().rule == "\"/tmp/memfd-AAAAAA\" w,");
+
+    // one 9p share tree: directory and everything under it, special characters escaped
+    auto r = file_finding("/srv/share/pro*jects/", {"read"});
+    auto w = file_finding("/srv/share/pro*jects/build/", {"create"}, true);
+    auto x = file_finding("/srv/share/pro*jects/README.md", {"write"});
+    r.device = w.device = x.device = "share-9p";
+    sets = emit::apparmor_rule_sets({&r, &w, &x}, nullptr);
+    REQUIRE(sets.size() == 1);
+    REQUIRE(sets.front().entries.size() == 1);
+    CHECK(sets.front().entries.front().rule == "\"/srv/share/pro\\*jects/{,**}\" rw,");
+    CHECK(sets.front().entries.front().paths.size() == 3);
+    c = compile_rules("  " + sets.front().entries.front().rule);
+    REQUIRE(c.status == 0);
+    REQUIRE(c.patterns.size() == 1);
+    CHECK(c.patterns.front() == "/srv/share/pro\\*jects/(([^\\x0])*|[])");
+}
+
+TEST_CASE("family globs are never rooted at /, /tmp or a home directory", "[emit][apparmor]")
+{
+    for (const char* dir : {"/", "/tmp", "/tmp/", "/var/tmp", "/home", "/home/alice", "/home/alice/", "/root", "/srv",
+                            "/dev/shm", "/run/user/1000", "/srv/../tmp", "/srv/a\nb"}) {
+        INFO(dir);
+        CHECK_FALSE(emit::apparmor_glob_root_allowed(dir));
+    }
+    CHECK(emit::apparmor_glob_root_allowed("/srv/share/projects"));
+    CHECK(emit::apparmor_glob_root_allowed("/home/alice/shared"));
+
+    // share paths straight under /home/<user>: literal rules only
+    auto a = file_finding("/home/alice/a.txt", {"read"});
+    auto b = file_finding("/home/alice/b.txt", {"write"});
+    a.device = b.device = "share-9p";
+    auto sets = emit::apparmor_rule_sets({&a, &b}, nullptr);
+    REQUIRE(sets.size() == 1);
+    REQUIRE(sets.front().entries.size() == 2);
+    for (const auto& e : sets.front().entries) {
+        CHECK_FALSE(e.glob);
+        CHECK(e.rule.find('*') == std::string::npos);
+    }
+}
+
+TEST_CASE("merged per path, only the denied permissions", "[emit][apparmor]")
+{
+    auto a = file_finding("/var/lib/x.img", {"read"});
+    auto b = file_finding("/var/lib/x.img", {"lock"});
+    auto c = file_finding("/var/lib/y.img", {"append"});
+    c.device = "disk-image";
+    auto sets = emit::apparmor_rule_sets({&a, &b, &c}, nullptr);
+    REQUIRE(sets.size() == 1);
+    REQUIRE(sets.front().entries.size() == 2);
+    CHECK(sets.front().entries[0].rule == "\"/var/lib/x.img\" rk,");
+    CHECK(sets.front().entries[1].rule == "\"/var/lib/y.img\" a,");
+    // a write to a disk image may be shadowed by virt-aa-helper's deny rule: said so
+    CHECK(sets.front().entries[1].warning.find("deny") != std::string::npos);
+    CHECK(sets.front().entries[1].warning.find("no log line") != std::string::npos);
+}
+
+TEST_CASE("non-file AppArmor rules compile", "[emit][apparmor][parser]")
+{
+    REQUIRE_APPARMOR_PARSER();
+    std::vector<model::Finding> fs;
+    model::Finding cap;
+    cap.mac = model::Mac::apparmor;
+    cap.subject = "/usr/sbin/libvirtd";
+    cap.host_level = true;
+    cap.tclass = "cap";
+    cap.permissions = {"ipc_lock", "sys_pacct"};
+    fs.push_back(cap);
+    model::Finding net = cap;
+    net.tclass = "net";
+    net.permissions = {"create"};
+    net.sample.family = "packet";
+    net.sample.sock_type = "raw";
+    fs.push_back(net);
+    model::Finding sig = cap;
+    sig.tclass = "signal";
+    sig.permissions = {"send"};
+    sig.sample.signal = "term";
+    sig.sample.peer = "libvirt-2afa1131-bc8c-43d2-9c4a-962c1bf7723e";
+    fs.push_back(sig);
+    model::Finding pt = cap;
+    pt.tclass = "ptrace";
+    pt.permissions = {"read"};
+    pt.sample.peer = "libvirt-2afa1131-bc8c-43d2-9c4a-962c1bf7723e";
+    fs.push_back(pt);
+    model::Finding ux = cap;
+    ux.tclass = "unix";
+    ux.permissions = {"connect", "send"};
+    ux.sample.sock_type = "stream";
+    ux.sample.peer = "virtlogd";
+    fs.push_back(ux);
+    model::Finding mnt = cap;
+    mnt.tclass = "mount";
+    mnt.path = "/run/libvirt/qemu/1-vm/dev/";
+    mnt.sample.operation = "mount";
+    mnt.sample.fstype = "tmpfs";
+    mnt.sample.flags = "rw, nosuid";
+    mnt.sample.srcname = "devfs";
+    fs.push_back(mnt);
+    std::vector<const model::Finding*> ptrs;
+    for (const auto& f : fs) {
+        ptrs.push_back(&f);
+    }
+    auto sets = emit::apparmor_rule_sets(ptrs, nullptr);
+    REQUIRE(sets.size() == 1);
+    CHECK(sets.front().target_file == "/etc/apparmor.d/local/usr.sbin.libvirtd");
+    CHECK(sets.front().profile_file == "/etc/apparmor.d/usr.sbin.libvirtd");
+    const std::string text = emit::apparmor_rules_text(sets.front());
+    CHECK(text.find("capability ipc_lock,") != std::string::npos);
+    CHECK(text.find("capability sys_pacct,") != std::string::npos);
+    CHECK(text.find("network packet raw,") != std::string::npos);
+    CHECK(text.find("signal (send) set=(term) peer=\"libvirt-2afa1131-bc8c-43d2-9c4a-962c1bf7723e\",") != std::string::npos);
+    CHECK(text.find("ptrace (read) peer=") != std::string::npos);
+    CHECK(text.find("unix (connect send) type=stream peer=(label=\"virtlogd\"),") != std::string::npos);
+    CHECK(text.find("mount fstype=tmpfs options=(rw,nosuid) \"devfs\" -> \"/run/libvirt/qemu/1-vm/dev/\",") != std::string::npos);
+    const Compiled c = compile_rules(text);
+    INFO(text << "\n" << c.err);
+    CHECK(c.status == 0);
+}
+
+TEST_CASE("a comment can never end early", "[emit][apparmor]")
+{
+    CHECK(emit::apparmor_comment("a\n/** rw,") == "# a?/** rw,");
+}
