@@ -1,13 +1,157 @@
+// follow: live denials from audit.log (tail -F), a pipe ("-"), auditd's plugin stream
+// (--audisp) or the kernel's audit multicast socket (--netlink). SIGHUP reloads the rules
+// and domain XML; SIGTERM/SIGINT read what is already there, flush and exit 0.
 #include <analyzer/cli/commands.hpp>
+#include <analyzer/ingest/event_assembler.hpp>
+#include <analyzer/live/file_follower.hpp>
+#include <analyzer/live/follow_engine.hpp>
+#include <analyzer/live/netlink_source.hpp>
+#include <analyzer/live/stream_source.hpp>
 
+#include <csignal>
 #include <cstdio>
+#include <memory>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace virtdeny::cli {
 
-int run_follow(const Config&)
+namespace {
+
+const char* const k_default_log = "/var/log/audit/audit.log";
+
+volatile std::sig_atomic_t g_terminate = 0;
+volatile std::sig_atomic_t g_reload = 0;
+
+void on_signal(int signo)
 {
-    std::fprintf(stderr, "virtdeny: 'follow' is not implemented yet\n");
-    return k_exit_usage;
+    if (signo == SIGHUP) {
+        g_reload = 1;
+    } else {
+        g_terminate = 1;
+    }
+}
+
+int min_timeout(int a, int b)
+{
+    if (a < 0) {
+        return b;
+    }
+    if (b < 0) {
+        return a;
+    }
+    return a < b ? a : b;
+}
+
+} // namespace
+
+int run_follow(const Config& config)
+{
+    if (config.inputs.size() > 1) {
+        std::fprintf(stderr, "virtdeny: follow takes one SOURCE (a file or -)\n");
+        return k_exit_usage;
+    }
+    const int modes = (config.audisp ? 1 : 0) + (config.netlink ? 1 : 0) +
+                      ((!config.follow_file.empty() || !config.inputs.empty()) ? 1 : 0);
+    if (modes > 1) {
+        std::fprintf(stderr, "virtdeny: follow: choose one of --file/SOURCE, --audisp and --netlink\n");
+        return k_exit_usage;
+    }
+
+    // one write per batch of output (flushed after every batch), not one per 4 KiB
+    static char out_buffer[1 << 20];
+    std::setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
+    util::Diagnostics diagnostics;
+    live::FollowEngine engine(config, diagnostics, stdout);
+    if (!engine.setup()) {
+        return k_exit_usage;
+    }
+
+    std::unique_ptr<live::Source> source;
+    if (config.netlink) {
+        auto netlink = std::make_unique<live::NetlinkSource>();
+        std::string reason;
+        if (!netlink->open(reason)) {
+            std::fprintf(stderr, "virtdeny: netlink: %s\n", reason.c_str());
+            return k_exit_unreadable;
+        }
+        source = std::move(netlink);
+    } else if (config.audisp || (!config.inputs.empty() && config.inputs.front() == "-")) {
+        source = std::make_unique<live::StreamSource>(STDIN_FILENO, config.audisp ? "<audisp>" : "<stdin>");
+    } else {
+        const std::string path =
+            !config.follow_file.empty() ? config.follow_file : (!config.inputs.empty() ? config.inputs.front() : k_default_log);
+        struct stat st{};
+        if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            std::fprintf(stderr, "virtdeny: %s: is a directory\n", path.c_str());
+            return k_exit_unreadable;
+        }
+        if (::stat(path.c_str(), &st) != 0) {
+            std::fprintf(stderr, "virtdeny: %s does not exist yet; waiting for it\n", path.c_str());
+        } else if (::access(path.c_str(), R_OK) != 0) {
+            std::fprintf(stderr, "virtdeny: %s: permission denied\n", path.c_str());
+            return k_exit_unreadable;
+        }
+        source = std::make_unique<live::FileFollower>(path, config.from_start);
+    }
+
+    // Signals are blocked except while waiting in ppoll(): none is lost between a check and the wait.
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGHUP, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    sigset_t blocked;
+    sigset_t waiting;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGHUP);
+    ::sigprocmask(SIG_BLOCK, &blocked, &waiting);
+    sigdelset(&waiting, SIGTERM);
+    sigdelset(&waiting, SIGINT);
+    sigdelset(&waiting, SIGHUP);
+
+    const std::string name = source->name();
+    const auto on_line = [&](std::string_view line) { engine.line(line, name); };
+    bool alive = source->read_available(on_line);
+    for (;;) {
+        const std::int64_t now = ingest::wall_clock_ms();
+        engine.tick(now);
+        if (!alive || g_terminate) {
+            break;
+        }
+        if (g_reload) {
+            g_reload = 0;
+            engine.reload();
+        }
+        const int timeout = min_timeout(source->timeout_ms(), engine.next_tick_ms(now));
+        pollfd pfd{};
+        pfd.fd = source->wait_fd();
+        pfd.events = POLLIN;
+        timespec ts{};
+        timespec* tsp = nullptr;
+        if (timeout >= 0) {
+            ts.tv_sec = timeout / 1000;
+            ts.tv_nsec = static_cast<long>(timeout % 1000) * 1000000L;
+            tsp = &ts;
+        }
+        const int ready = ::ppoll(&pfd, pfd.fd >= 0 ? 1 : 0, tsp, &waiting);
+        if (ready < 0 && g_terminate) {
+            // what is already written is still read before the end
+            alive = source->read_available(on_line);
+            alive = false;
+            continue;
+        }
+        alive = source->read_available(on_line);
+    }
+    engine.finish();
+    diagnostics.finish();
+    ::sigprocmask(SIG_UNBLOCK, &blocked, nullptr);
+    return k_exit_ok;
 }
 
 } // namespace virtdeny::cli

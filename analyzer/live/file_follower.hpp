@@ -1,0 +1,86 @@
+// tail -F for audit.log: follows a path by name. Survives rotation by rename (the old file
+// is read to its end, and kept open a little longer for a writer that is late to reopen),
+// copytruncate (a shrink, or bytes before our offset that changed: read again from the
+// start, after picking up what we had not read yet from the rotated copy), a file that
+// does not exist yet, and half-written last lines (held until completed). Woken by inotify
+// on the directory; without inotify it polls.
+#pragma once
+
+#include <analyzer/live/source.hpp>
+
+#include <cstdint>
+#include <string>
+#include <set>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <utility>
+#include <vector>
+
+namespace virtdeny::live {
+
+class FileFollower : public Source
+{
+public:
+    static constexpr int k_poll_ms = 200;            // polling fallback and missing directory
+    static constexpr int k_idle_check_ms = 1000;     // safety net stat() with inotify
+    static constexpr std::int64_t k_retire_ms = 2000; // a rotated file is still read this long
+    static constexpr std::size_t k_tail_check = 64;  // bytes compared to detect a rewrite
+
+    // from_start: read what the file holds now; otherwise start at its end.
+    FileFollower(std::string path, bool from_start, bool use_inotify = true);
+    ~FileFollower() override;
+    FileFollower(const FileFollower&) = delete;
+    FileFollower& operator=(const FileFollower&) = delete;
+
+    int wait_fd() const override { return m_inotify; }
+    int timeout_ms() const override;
+    bool read_available(const LineHandler& handler) override;
+    const std::string& name() const override { return m_path; }
+
+    bool using_inotify() const { return m_inotify >= 0; }
+    std::uint64_t rotations() const { return m_rotations; }
+    std::uint64_t truncations() const { return m_truncations; }
+
+private:
+    struct Open
+    {
+        int fd = -1;
+        dev_t dev = 0;
+        ino_t ino = 0;
+        std::uint64_t offset = 0;
+        std::string tail;        // the last bytes before offset, to notice a rewrite
+        std::string head;        // the first bytes, to recognise a copy of this file
+        LineSplitter splitter;
+        std::int64_t retire_at = 0;
+    };
+
+    void try_open();
+    void add_watch();
+    void drain_inotify();
+    bool drain(Open& f, const LineHandler& handler);
+    bool rewritten(Open& f);
+    void recover_from_copy(Open& f, const LineHandler& handler);
+    void close_file(Open& f);
+    // Rotated files that came and went between two looks (several rotations in a burst):
+    // siblings named PATH* that we never had open and that are not copies of what we read.
+    void read_skipped(const LineHandler& handler);
+    void remember(const Open& f);
+    std::vector<std::pair<std::string, struct stat>> siblings() const;
+
+    std::string m_path;
+    std::string m_dir;
+    std::string m_base;
+    bool m_from_start;
+    bool m_first_open = true;
+    int m_inotify = -1;
+    int m_watch = -1;
+    bool m_want_inotify;
+    Open m_current;
+    std::vector<Open> m_retired;
+    std::set<std::pair<dev_t, ino_t>> m_known;  // files read (or there before we started)
+    std::set<std::string> m_heads;              // their first bytes, to recognise copies
+    std::uint64_t m_rotations = 0;
+    std::uint64_t m_truncations = 0;
+};
+
+} // namespace virtdeny::live

@@ -1,0 +1,257 @@
+#include <analyzer/live/follow_engine.hpp>
+
+#include <analyzer/aggregate/aggregator.hpp>
+#include <analyzer/cli/analysis.hpp>
+#include <analyzer/correlate/correlator.hpp>
+#include <analyzer/emit/json_sink.hpp>
+#include <analyzer/kb/advisor.hpp>
+#include <analyzer/util/text.hpp>
+
+#include <algorithm>
+
+namespace virtdeny::live {
+
+namespace {
+
+std::string who(const model::Finding& f)
+{
+    if (f.domain) {
+        return "VM " + (f.domain->name.empty() ? f.domain->uuid : f.domain->name);
+    }
+    return f.host_level ? std::string("libvirt daemon") : std::string("host");
+}
+
+std::string object_of(const model::Finding& f)
+{
+    return !f.path.empty() ? f.path : (!f.tcontext.empty() ? f.tcontext : "-");
+}
+
+} // namespace
+
+FollowEngine::FollowEngine(const cli::Config& config, util::Diagnostics& diagnostics, std::FILE* out)
+    : m_config(config),
+      m_diagnostics(diagnostics),
+      m_out(out),
+      m_assembler([this](model::Event& event) { on_event(event); }),
+      m_scanner(m_assembler, m_registry, diagnostics)
+{
+    m_scanner.set_window(config.window);
+    m_last_summary_ms = ingest::wall_clock_ms();
+}
+
+bool FollowEngine::setup()
+{
+    auto kb = std::make_unique<kb::KnowledgeBase>();
+    std::vector<std::string> errors;
+    const bool ok = kb->load(m_config.rules_dirs, errors);
+    for (const auto& e : errors) {
+        m_diagnostics.error("rules: " + e);
+    }
+    if (!ok) {
+        return false;
+    }
+    auto xml = std::make_unique<correlate::DomainXmlIndex>();
+    for (const auto& path : m_config.libvirt_xml) {
+        std::vector<std::string> xml_errors;
+        xml->load(path, xml_errors);
+        for (const auto& e : xml_errors) {
+            m_diagnostics.error("libvirt-xml: " + e);
+        }
+    }
+    m_kb = std::move(kb);
+    m_xml = std::move(xml);
+    return true;
+}
+
+void FollowEngine::reload()
+{
+    auto old_kb = std::move(m_kb);
+    auto old_xml = std::move(m_xml);
+    if (!setup()) {
+        m_diagnostics.error("reload failed: keeping the rules loaded before");
+        m_kb = std::move(old_kb);
+        m_xml = std::move(old_xml);
+        return;
+    }
+    for (auto& [key, state] : m_keys) {
+        state.advised = false;  // advise again with the new rules
+    }
+    std::fprintf(stderr, "virtdeny: rules and domain XML reloaded\n");
+}
+
+void FollowEngine::line(std::string_view line, std::string_view input_name)
+{
+    m_scanner.scan_line(line, input_name, ++m_line_number, 0);
+}
+
+void FollowEngine::on_event(model::Event& event)
+{
+    ++m_events;
+    const correlate::DomainXmlIndex* xml = m_xml && !m_xml->domains().empty() ? m_xml.get() : nullptr;
+    correlate::Correlator correlator(m_registry, xml);
+    kb::Advisor advisor(*m_kb, xml);
+    for (const model::Denial& d : event.denials) {
+        ++m_denials;
+        model::Finding f = aggregate::Aggregator::make_finding(d, event);
+        correlator.correlate(f);
+        if (!cli::matches_domain(f, m_config.domain_filter)) {
+            continue;
+        }
+        // the advice depends on what the final key holds, not on pids or times: once per finding
+        std::string key = aggregate::final_key(f);
+        auto it = m_keys.find(key);
+        bool is_new = false;
+        if (it == m_keys.end()) {
+            advisor.advise(f);
+            if (m_keys.size() >= k_max_keys) {
+                ++m_overflow;  // counted, printed, not remembered
+                f.count = 1;
+                if (m_config.format == emit::Format::json) {
+                    print_json(f, event);
+                } else {
+                    print_text_new(f);
+                }
+                continue;
+            }
+            it = m_keys.emplace(std::move(key), KeyState{}).first;
+            is_new = true;
+            KeyState& s = it->second;
+            s.title = who(f) + ": " + model::to_string(f.mac) + " " + f.tclass + " {" + util::join(f.permissions, " ") +
+                      "} on " + object_of(f) + " [" + f.device + "]";
+            s.advised = true;
+            s.device = f.device;
+            s.explanation = f.explanation;
+            s.rule_id = f.rule_id;
+            s.fixes = f.fixes;
+        } else if (m_config.format == emit::Format::json) {
+            KeyState& s = it->second;
+            if (s.advised) {
+                f.device = s.device;
+                f.explanation = s.explanation;
+                f.rule_id = s.rule_id;
+                f.fixes = s.fixes;
+            } else {
+                advisor.advise(f);
+                s.advised = true;
+                s.device = f.device;
+                s.explanation = f.explanation;
+                s.rule_id = f.rule_id;
+                s.fixes = f.fixes;
+            }
+        }
+        // (text: a repeat is only counted)
+        KeyState& state = it->second;
+        f.count = ++state.count;
+        if (m_config.format == emit::Format::json) {
+            print_json(f, event);
+        } else if (is_new) {
+            state.summarised = state.count;
+            print_text_new(f);
+        } else if (!state.pending) {
+            state.pending = true;
+            m_pending.push_back(it->first);
+        }
+    }
+}
+
+void FollowEngine::print_json(const model::Finding& f, const model::Event& event)
+{
+    std::string line = emit::finding_json(f);
+    if (!line.empty() && line.back() == '}') {
+        line.pop_back();
+        line += ",\"serial\":";
+        line += event.serial != 0 ? std::to_string(event.serial) : std::string("null");
+        line += "}";
+    }
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), m_out);
+}
+
+void FollowEngine::print_text_new(const model::Finding& f)
+{
+    std::fprintf(m_out, "%s %s %s %s %s {%s} on %s  [%s]%s\n", util::iso8601_utc(f.first_seen_ms).c_str(),
+                 f.enforced ? "DENIED " : "ALLOWED", util::printable(who(f)).c_str(), model::to_string(f.mac),
+                 util::printable(f.tclass).c_str(), util::printable(util::join(f.permissions, " ")).c_str(),
+                 util::printable(object_of(f)).c_str(), f.device.c_str(), f.enforced ? "" : " (not enforced)");
+    std::string pids;
+    for (auto p : f.pids) {
+        pids += (pids.empty() ? "" : ",") + std::to_string(p);
+    }
+    std::fprintf(m_out, "    subject: %s  process: %s%s%s%s\n", util::printable(f.subject).c_str(),
+                 util::printable(f.comm.empty() ? "-" : f.comm).c_str(), f.exe.empty() ? "" : " ",
+                 util::printable(f.exe).c_str(), pids.empty() ? "" : (" pid " + pids).c_str());
+    if (f.domain && !f.domain->via.empty()) {
+        std::fprintf(m_out, "    vm: %s (%s, via %s)\n", util::printable(f.domain->name).c_str(),
+                     util::printable(f.domain->uuid).c_str(), f.domain->via.c_str());
+    }
+    std::fprintf(m_out, "    why: %s\n", util::printable(f.explanation).c_str());
+    for (const auto& fix : f.fixes) {
+        std::fprintf(m_out, "    fix [%s, %s]: %s\n", fix.kind.c_str(), model::to_string(fix.scope),
+                     util::printable(fix.text).c_str());
+        if (!fix.note.empty()) {
+            std::fprintf(m_out, "        %s\n", util::printable(fix.note).c_str());
+        }
+    }
+}
+
+void FollowEngine::print_summary(bool final_summary)
+{
+    if (!m_pending.empty()) {
+        std::fprintf(m_out, "-- repeated since %s:\n", util::iso8601_utc(m_last_summary_ms).c_str());
+        for (const auto& key : m_pending) {
+            auto it = m_keys.find(key);
+            if (it == m_keys.end()) {
+                continue;
+            }
+            KeyState& s = it->second;
+            std::fprintf(m_out, "   +%llu (%llu in all) %s\n", static_cast<unsigned long long>(s.count - s.summarised),
+                         static_cast<unsigned long long>(s.count), util::printable(s.title).c_str());
+            s.summarised = s.count;
+            s.pending = false;
+        }
+        m_pending.clear();
+    }
+    if (final_summary) {
+        std::fprintf(m_out, "-- %llu denials in %llu events, %zu findings%s\n",
+                     static_cast<unsigned long long>(m_denials), static_cast<unsigned long long>(m_events),
+                     m_keys.size(),
+                     m_overflow > 0 ? (", " + std::to_string(m_overflow) + " over the findings limit").c_str() : "");
+    }
+}
+
+void FollowEngine::tick(std::int64_t now_ms)
+{
+    if (m_assembler.open_count() > 0) {
+        m_assembler.flush_older_than(now_ms, k_flush_age_ms);
+    }
+    if (m_config.format != emit::Format::json && now_ms - m_last_summary_ms >= k_summary_ms) {
+        print_summary(false);
+        m_last_summary_ms = now_ms;
+    }
+    std::fflush(m_out);
+}
+
+int FollowEngine::next_tick_ms(std::int64_t now_ms) const
+{
+    int wait = -1;
+    if (m_assembler.open_count() > 0) {
+        wait = k_flush_tick_ms;
+    }
+    if (m_config.format != emit::Format::json && !m_pending.empty()) {
+        const std::int64_t due = std::max<std::int64_t>(0, m_last_summary_ms + k_summary_ms - now_ms);
+        const int d = static_cast<int>(std::min<std::int64_t>(due, 1 << 30));
+        wait = wait < 0 ? d : std::min(wait, d);
+    }
+    return wait;
+}
+
+void FollowEngine::finish()
+{
+    m_assembler.flush_all();
+    if (m_config.format != emit::Format::json) {
+        print_summary(true);
+    }
+    std::fflush(m_out);
+}
+
+} // namespace virtdeny::live

@@ -1,0 +1,89 @@
+// follow's pipeline, one line at a time: scanner -> event assembler (flushed by age on a
+// timer) -> per denial a finding, correlated with the live VM registry and advised -> printed.
+// JSON: one object per denial event with count = occurrences of its finding so far (plus the
+// event's serial). Text: a new finding in full once, repeats summarised periodically.
+#pragma once
+
+#include <analyzer/cli/config.hpp>
+#include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/correlate/vm_registry.hpp>
+#include <analyzer/ingest/event_assembler.hpp>
+#include <analyzer/ingest/scanner.hpp>
+#include <analyzer/kb/knowledge_base.hpp>
+#include <analyzer/model/finding.hpp>
+#include <analyzer/util/diagnostics.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace virtdeny::live {
+
+class FollowEngine
+{
+public:
+    static constexpr std::int64_t k_flush_age_ms = 200;      // an open event is complete after this
+    static constexpr int k_flush_tick_ms = 50;               // timer while events are open
+    static constexpr std::int64_t k_summary_ms = 60000;      // text: repeats summarised this often
+    static constexpr std::size_t k_max_keys = 1u << 16;      // findings counted at most
+
+    FollowEngine(const cli::Config& config, util::Diagnostics& diagnostics, std::FILE* out);
+
+    // Loads the knowledge base and domain XML; false on a fatal problem (bad rules).
+    bool setup();
+    // SIGHUP: loads them again; keeps the old ones when the new rules do not load.
+    void reload();
+
+    void line(std::string_view line, std::string_view input_name);
+    // Timer: completes events older than k_flush_age_ms; text summaries when due.
+    void tick(std::int64_t now_ms);
+    // End (SIGTERM or end of input): every open event, a last summary in text mode.
+    void finish();
+    // How long the caller may sleep before tick() is due, -1 for as long as it likes.
+    int next_tick_ms(std::int64_t now_ms) const;
+
+    std::uint64_t events() const { return m_events; }
+    std::uint64_t denials() const { return m_denials; }
+    std::uint64_t overflow() const { return m_overflow; }
+
+private:
+    struct KeyState
+    {
+        std::uint64_t count = 0;
+        std::uint64_t summarised = 0;  // count at the last text summary
+        std::string title;             // one line for the summaries
+        bool pending = false;
+        bool advised = false;          // the advice below is cached (until a reload)
+        std::string device;
+        std::string explanation;
+        std::string rule_id;
+        std::vector<model::Fix> fixes;
+    };
+
+    void on_event(model::Event& event);
+    void print_json(const model::Finding& f, const model::Event& event);
+    void print_text_new(const model::Finding& f);
+    void print_summary(bool final_summary);
+
+    const cli::Config& m_config;
+    util::Diagnostics& m_diagnostics;
+    std::FILE* m_out;
+    std::unique_ptr<kb::KnowledgeBase> m_kb;
+    std::unique_ptr<correlate::DomainXmlIndex> m_xml;
+    correlate::VmRegistry m_registry;
+    ingest::EventAssembler m_assembler;
+    ingest::Scanner m_scanner;
+    std::uint64_t m_line_number = 0;
+    std::unordered_map<std::string, KeyState> m_keys;
+    std::vector<std::string> m_pending;  // keys with repeats since the last summary
+    std::int64_t m_last_summary_ms = 0;
+    std::uint64_t m_events = 0;
+    std::uint64_t m_denials = 0;
+    std::uint64_t m_overflow = 0;
+};
+
+} // namespace virtdeny::live

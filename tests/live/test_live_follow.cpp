@@ -1,0 +1,243 @@
+// follow --file: tail -F semantics under load (rename rotation, copytruncate, half-written
+// lines), every event exactly once and within a second; start at the end; a missing file.
+#include "live_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <unordered_map>
+
+using namespace virtdeny;
+using test::Clock;
+
+namespace {
+
+// One SELinux denial event as auditd writes it: AVC, SYSCALL, EOE. Four findings in turn.
+std::string event_text(std::uint64_t serial)
+{
+    const std::string stamp = "audit(1710382510." + std::to_string(100 + serial % 900) + ":" + std::to_string(serial) + ")";
+    const std::string pid = std::to_string(40000 + serial % 7);
+    return "type=AVC msg=" + stamp + ": avc:  denied  { read } for  pid=" + pid +
+           " comm=\"qemu-kvm\" path=\"/var/lib/libvirt/images/disk-" + std::to_string(serial % 4) +
+           ".img\" dev=\"dm-0\" ino=42 scontext=system_u:system_r:svirt_t:s0:c1,c2 "
+           "tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0\n"
+           "type=SYSCALL msg=" + stamp + ": arch=c000003e syscall=257 success=no exit=-13 a0=1 a1=2 a2=3 a3=4 "
+           "items=1 ppid=1 pid=" + pid + " auid=4294967295 uid=107 gid=107 comm=\"qemu-kvm\" "
+           "exe=\"/usr/libexec/qemu-kvm\" subj=system_u:system_r:svirt_t:s0:c1,c2 key=(null)\n"
+           "type=EOE msg=" + stamp + ": \n";
+}
+
+void append(const std::string& path, const std::string& data)
+{
+    std::FILE* f = std::fopen(path.c_str(), "ab");
+    REQUIRE(f);
+    std::fwrite(data.data(), 1, data.size(), f);
+    std::fclose(f);
+}
+
+std::uint64_t json_number(const std::string& line, const std::string& key)
+{
+    const std::string needle = "\"" + key + "\":";
+    const std::size_t at = line.find(needle);
+    if (at == std::string::npos) {
+        return 0;
+    }
+    return std::strtoull(line.c_str() + at + needle.size(), nullptr, 10);
+}
+
+std::string json_path(const std::string& line)
+{
+    const std::string needle = "\"path\":\"";
+    const std::size_t at = line.find(needle);
+    if (at == std::string::npos) {
+        return {};
+    }
+    const std::size_t end = line.find('"', at + needle.size());
+    return line.substr(at + needle.size(), end - at - needle.size());
+}
+
+} // namespace
+
+TEST_CASE("follow --file: 100k events through 5 rotations and a copytruncate, each once, within 1 s",
+          "[live][follow][stress][!mayfail]")
+{
+    namespace fs = std::filesystem;
+    const std::string dir = test::temp_dir();
+    const std::string log = dir + "/audit.log";
+    constexpr std::uint64_t k_events = 100000;
+    constexpr std::uint64_t k_bursts = 200;
+    constexpr std::uint64_t k_per_burst = k_events / k_bursts;
+
+    test::FollowProcess follow({"follow", "--file", log, "--from-start", "--format", "json"});
+    std::unordered_map<std::uint64_t, Clock::time_point> written;
+    written.reserve(k_events);
+    std::uint64_t serial = 0;
+    int rotations = 0;
+    int truncations = 0;
+    int half_lines = 0;
+    const auto started = Clock::now();
+    for (std::uint64_t burst = 0; burst < k_bursts; ++burst) {
+        std::string data;
+        std::vector<std::uint64_t> serials;
+        for (std::uint64_t i = 0; i < k_per_burst; ++i) {
+            ++serial;
+            data += event_text(serial);
+            serials.push_back(serial);
+        }
+        if (burst % 40 == 7) {
+            // a half-written last line, completed a little later
+            const std::size_t cut = data.size() - 40;
+            append(log, data.substr(0, cut));
+            std::this_thread::sleep_for(std::chrono::milliseconds(30));
+            append(log, data.substr(cut));
+            ++half_lines;
+        } else {
+            append(log, data);
+        }
+        const auto now = Clock::now();
+        for (auto s : serials) {
+            written[s] = now;
+        }
+        if (burst % 33 == 32 && rotations < 5) {
+            // auditd: rename (shifting the old ones), then a new file
+            for (int k = rotations; k >= 1; --k) {
+                fs::rename(log + "." + std::to_string(k), log + "." + std::to_string(k + 1));
+            }
+            fs::rename(log, log + ".1");
+            append(log, "");
+            ++rotations;
+        } else if (burst == 150) {
+            // logrotate copytruncate
+            fs::copy_file(log, log + ".copy", fs::copy_options::overwrite_existing);
+            fs::resize_file(log, 0);
+            ++truncations;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(15));  // bursts, ~30k events/s
+    }
+    const auto write_done = Clock::now();
+    const std::size_t got = follow.wait_lines(k_events, 30000);
+    const auto drained = Clock::now();
+    follow.signal(SIGTERM);
+    const int status = follow.wait(10000);
+    INFO(follow.err());
+    CHECK(status == 0);
+    CHECK(rotations == 5);
+    CHECK(truncations == 1);
+    CHECK(half_lines == 5);
+
+    const auto lines = follow.lines();
+    CHECK(got == k_events);
+    CHECK(lines.size() == k_events);
+    std::map<std::uint64_t, int> seen;
+    std::map<std::string, std::vector<std::uint64_t>> counts;
+    double max_latency_ms = 0;
+    std::uint64_t late = 0;
+    for (const auto& l : lines) {
+        const std::uint64_t s = json_number(l.text, "serial");
+        ++seen[s];
+        counts[json_path(l.text)].push_back(json_number(l.text, "count"));
+        auto it = written.find(s);
+        if (it != written.end()) {
+            const double ms = std::chrono::duration<double, std::milli>(l.at - it->second).count();
+            max_latency_ms = std::max(max_latency_ms, ms);
+            if (ms > 1000.0) {
+                ++late;
+            }
+        }
+    }
+    std::uint64_t missing = 0;
+    std::uint64_t duplicated = 0;
+    for (std::uint64_t s = 1; s <= k_events; ++s) {
+        auto it = seen.find(s);
+        if (it == seen.end()) {
+            ++missing;
+        } else if (it->second > 1) {
+            ++duplicated;
+        }
+    }
+    CHECK(seen.size() == k_events);
+    CHECK(missing == 0);
+    CHECK(duplicated == 0);
+    // count = occurrences so far: 1..N for each of the four findings
+    REQUIRE(counts.size() == 4);
+    for (auto& [path, c] : counts) {
+        INFO(path);
+        CHECK(c.size() == k_events / 4);
+        std::vector<std::uint64_t> expected(c.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            expected[i] = i + 1;
+        }
+        CHECK(c == expected);
+    }
+    CHECK(late == 0);
+    CHECK(max_latency_ms < 1000.0);
+    const double write_s = std::chrono::duration<double>(write_done - started).count();
+    const double drain_ms = std::chrono::duration<double, std::milli>(drained - write_done).count();
+    WARN("follow stress: " << lines.size() << " events, " << rotations << " rotations, " << truncations
+                           << " copytruncate; written in " << write_s << " s, drained " << drain_ms
+                           << " ms after; max latency " << max_latency_ms << " ms");
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+}
+
+TEST_CASE("follow --file starts at the end by default and waits for a missing file", "[live][follow]")
+{
+    const std::string dir = test::temp_dir();
+    const std::string log = dir + "/audit.log";
+    append(log, event_text(1) + event_text(2));
+    {
+        test::FollowProcess follow({"follow", "--file", log, "--format", "json"});
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        append(log, event_text(3));
+        CHECK(follow.wait_lines(1, 3000) == 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        follow.signal(SIGTERM);
+        CHECK(follow.wait(5000) == 0);
+        const auto lines = follow.lines();
+        REQUIRE(lines.size() == 1);
+        CHECK(json_number(lines[0].text, "serial") == 3);
+    }
+    {
+        const std::string later = dir + "/later/audit.log";
+        test::FollowProcess follow({"follow", "--file", later, "--format", "json"});
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        std::filesystem::create_directories(dir + "/later");
+        append(later, event_text(10) + event_text(11));
+        CHECK(follow.wait_lines(2, 3000) == 2);
+        follow.signal(SIGTERM);
+        CHECK(follow.wait(5000) == 0);
+        CHECK(follow.err().find("does not exist yet") != std::string::npos);
+    }
+}
+
+TEST_CASE("follow text: a new finding in full once, repeats summarised", "[live][follow]")
+{
+    const std::string dir = test::temp_dir();
+    const std::string log = dir + "/audit.log";
+    std::string data;
+    for (std::uint64_t s = 1; s <= 8; ++s) {
+        data += event_text(s);
+    }
+    test::write_file(log, data);
+    test::FollowProcess follow({"follow", log, "--from-start"});
+    follow.wait_lines(4 * 4, 3000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    follow.signal(SIGTERM);
+    CHECK(follow.wait(5000) == 0);
+    std::string out;
+    for (const auto& l : follow.lines()) {
+        out += l.text + "\n";
+    }
+    INFO(out);
+    std::size_t denied = 0;
+    for (std::size_t at = out.find("DENIED"); at != std::string::npos; at = out.find("DENIED", at + 1)) {
+        ++denied;
+    }
+    CHECK(denied == 4);
+    CHECK(out.find("why:") != std::string::npos);
+    CHECK(out.find("+1 (2 in all)") != std::string::npos);
+    CHECK(out.find("8 denials in 8 events, 4 findings") != std::string::npos);
+}
