@@ -1,5 +1,7 @@
 #include <analyzer/cli/config.hpp>
 
+#include <analyzer/cli/commands.hpp>
+
 #include <analyzer/ingest/record_parser.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
 #include <analyzer/util/text.hpp>
@@ -153,6 +155,13 @@ ParseResult parse_command_line(int argc, char** argv)
     }
     cfg.command = *command;
     if (cfg.command == Command::help) {
+        if (!args.empty()) {
+            result.exit_code = args.size() == 1 ? run_help(args[0]) : k_exit_usage;
+            if (args.size() != 1) {
+                std::fprintf(stderr, "virtdeny: help takes one COMMAND\n");
+            }
+            return result;
+        }
         std::cout << k_usage << "\n" << common << "\n";
         return result;
     }

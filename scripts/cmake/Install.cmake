@@ -1,0 +1,86 @@
+# Install layout (issue 8). With CMAKE_INSTALL_PREFIX=/usr (the .deb):
+#   /usr/bin/virtdeny
+#   /usr/share/virtdeny/rules/...            the knowledge base (VIRTDENY_RULES overrides; the
+#                                           binary also finds ../share/virtdeny/rules beside it)
+#   /usr/share/man/man1/virtdeny.1.gz
+#   /usr/share/bash-completion/completions/virtdeny
+#   /usr/share/zsh/vendor-completions/_virtdeny
+#   /usr/share/doc/virtdeny/README.md
+#   /etc/audit/plugins.d/*.conf              from dist/audit/plugins.d/ (or dist/audisp/) when present
+#   /usr/libexec/*                           from dist/libexec/ when present (the plugin's wrapper)
+#   /usr/lib/systemd/system/*.service        from dist/systemd/ when present
+include(GNUInstallDirs)
+
+set(VIRTDENY_DIST_DIR ${PROJECT_SOURCE_DIR}/dist)
+
+install(TARGETS virtdeny RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/rules/
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/virtdeny/rules
+        FILES_MATCHING PATTERN "*.yaml" PATTERN "*.yml" PATTERN "*.tsv" PATTERN "*.json" PATTERN "*.md")
+
+# Man page, gzipped as Debian wants it (plain when gzip is missing).
+set(VIRTDENY_MAN_SOURCE ${PROJECT_SOURCE_DIR}/docs/virtdeny.1)
+if(EXISTS ${VIRTDENY_MAN_SOURCE})
+    find_program(VIRTDENY_GZIP gzip)
+    if(VIRTDENY_GZIP)
+        set(VIRTDENY_MAN_GZ ${PROJECT_BINARY_DIR}/docs/virtdeny.1.gz)
+        add_custom_command(OUTPUT ${VIRTDENY_MAN_GZ}
+            COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/docs
+            COMMAND ${VIRTDENY_GZIP} -9 -n -c ${VIRTDENY_MAN_SOURCE} > ${VIRTDENY_MAN_GZ}
+            DEPENDS ${VIRTDENY_MAN_SOURCE}
+            COMMENT "Compressing virtdeny.1"
+            VERBATIM)
+        add_custom_target(virtdeny_man ALL DEPENDS ${VIRTDENY_MAN_GZ})
+        install(FILES ${VIRTDENY_MAN_GZ} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+    else()
+        install(FILES ${VIRTDENY_MAN_SOURCE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+    endif()
+endif()
+
+# Shell completion.
+if(EXISTS ${VIRTDENY_DIST_DIR}/completion/virtdeny.bash)
+    install(FILES ${VIRTDENY_DIST_DIR}/completion/virtdeny.bash
+            DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME virtdeny)
+endif()
+if(EXISTS ${VIRTDENY_DIST_DIR}/completion/_virtdeny)
+    install(FILES ${VIRTDENY_DIST_DIR}/completion/_virtdeny
+            DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
+endif()
+
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# auditd plugin config and systemd unit (owned by dist/'s maintainer; installed when present).
+# auditd reads plugins only from /etc/audit/plugins.d, whatever the prefix: an absolute
+# destination (set VIRTDENY_AUDISP_PLUGIN_DIR to stage elsewhere). The files there are the
+# package's conffiles (Package.cmake).
+set(VIRTDENY_AUDISP_PLUGIN_DIR "/etc/audit/plugins.d" CACHE PATH "where auditd plugin configs go")
+set(VIRTDENY_CONFFILES "")
+foreach(audisp_dir IN ITEMS ${VIRTDENY_DIST_DIR}/audit/plugins.d ${VIRTDENY_DIST_DIR}/audisp ${VIRTDENY_DIST_DIR}/auditd)
+    if(IS_DIRECTORY ${audisp_dir})
+        file(GLOB VIRTDENY_AUDISP_FILES CONFIGURE_DEPENDS ${audisp_dir}/*.conf)
+        if(VIRTDENY_AUDISP_FILES)
+            install(FILES ${VIRTDENY_AUDISP_FILES}
+                    DESTINATION ${VIRTDENY_AUDISP_PLUGIN_DIR}
+                    PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+            foreach(f IN LISTS VIRTDENY_AUDISP_FILES)
+                get_filename_component(name ${f} NAME)
+                list(APPEND VIRTDENY_CONFFILES ${VIRTDENY_AUDISP_PLUGIN_DIR}/${name})
+            endforeach()
+        endif()
+    endif()
+endforeach()
+if(IS_DIRECTORY ${VIRTDENY_DIST_DIR}/systemd)
+    file(GLOB VIRTDENY_SYSTEMD_UNITS CONFIGURE_DEPENDS
+         ${VIRTDENY_DIST_DIR}/systemd/*.service ${VIRTDENY_DIST_DIR}/systemd/*.socket
+         ${VIRTDENY_DIST_DIR}/systemd/*.timer ${VIRTDENY_DIST_DIR}/systemd/*.path)
+    if(VIRTDENY_SYSTEMD_UNITS)
+        install(FILES ${VIRTDENY_SYSTEMD_UNITS} DESTINATION lib/systemd/system)
+    endif()
+endif()
+if(IS_DIRECTORY ${VIRTDENY_DIST_DIR}/libexec)
+    file(GLOB VIRTDENY_LIBEXEC_PROGRAMS CONFIGURE_DEPENDS ${VIRTDENY_DIST_DIR}/libexec/*)
+    if(VIRTDENY_LIBEXEC_PROGRAMS)
+        install(PROGRAMS ${VIRTDENY_LIBEXEC_PROGRAMS} DESTINATION ${CMAKE_INSTALL_LIBEXECDIR})
+    endif()
+endif()
