@@ -26,6 +26,13 @@ bool is_te_identifier(const std::string& s)
     });
 }
 
+// A SELINUX_ERR (an invalid computed context, a failed bounded transition) is not a missing
+// allow rule: an allow rule naming its pseudo-permission would not compile or not help.
+bool is_selinux_err_operation(const std::string& p)
+{
+    return p == "invalid_context" || p == "compute_sid" || p.rfind("security_", 0) == 0;
+}
+
 std::string selinux_allow_rule(const model::Finding& f)
 {
     const std::string source(correlate::context_type(f.subject));
@@ -35,7 +42,7 @@ std::string selinux_allow_rule(const model::Finding& f)
     }
     std::string perms;
     for (const auto& p : f.permissions) {
-        if (!is_selinux_identifier(p)) {
+        if (!is_selinux_identifier(p) || is_selinux_err_operation(p)) {
             return {};
         }
         perms += (perms.empty() ? "" : " ") + p;
