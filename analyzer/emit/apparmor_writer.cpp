@@ -191,6 +191,58 @@ std::string mount_options(const std::string& flags)
 
 } // namespace
 
+namespace {
+
+// A D-Bus value made only of the characters D-Bus allows in it (object paths: A-Z a-z 0-9 _ /;
+// bus, interface and member names: A-Z a-z 0-9 _ . - and ':' for unique names), none of
+// which is an AppArmor glob character; anything else gets no rule at all.
+bool is_dbus_value(const std::string& v, bool object_path)
+{
+    if (v.empty() || v.size() > 255 || (object_path && v.front() != '/')) {
+        return false;
+    }
+    return std::all_of(v.begin(), v.end(), [object_path](unsigned char c) {
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        return alnum || (object_path ? c == '/' : (c == '.' || c == '-' || c == ':'));
+    });
+}
+
+} // namespace
+
+// dbus (send) bus=system path="/org/..." interface="..." member="..." peer=(name="..."),
+// with every conditional the denial names, so it allows only that one method call.
+std::string dbus_rule(const model::Finding& f)
+{
+    const model::Denial& d = f.sample;
+    const std::string access = access_list(f.permissions, {"send", "receive", "bind", "eavesdrop"});
+    if (access.empty() || (d.bus != "system" && d.bus != "session")) {
+        return {};
+    }
+    std::string text = "dbus (" + access + ") bus=" + d.bus;
+    if (!d.dbus_path.empty()) {
+        if (!is_dbus_value(d.dbus_path, true)) {
+            return {};
+        }
+        text += " path=\"" + d.dbus_path + "\"";
+    }
+    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"interface", &d.interface},
+                                     {"member", &d.member}}) {
+        if (!value->empty()) {
+            if (!is_dbus_value(*value, false)) {
+                return {};
+            }
+            text += std::string(" ") + key + "=\"" + *value + "\"";
+        }
+    }
+    if (access != "bind" && !d.name.empty()) {
+        if (!is_dbus_value(d.name, false)) {
+            return {};
+        }
+        text += " peer=(name=\"" + d.name + "\")";
+    }
+    return text + ",";
+}
+
 AppArmorRule apparmor_rule(const model::Finding& f)
 {
     AppArmorRule rule;
@@ -250,6 +302,10 @@ AppArmorRule apparmor_rule(const model::Finding& f)
             text += " (" + access + ")";
         }
         rule.text = text + peer_clause(d.peer) + ",";
+        return rule;
+    }
+    if (f.tclass == "dbus") {
+        rule.text = dbus_rule(f);
         return rule;
     }
     if (f.tclass == "mount") {

@@ -36,6 +36,10 @@ std::string apparmor_merge_perms(const std::string& a, const std::string& b);
 
 AppArmorRule apparmor_rule(const model::Finding& finding);
 
+// The dbus rule for exactly the denied method call (bus, path, interface, member, peer name);
+// empty when a value holds characters D-Bus does not allow in it.
+std::string dbus_rule(const model::Finding& finding);
+
 // The file the rule belongs in so that it survives a VM restart / package upgrade.
 std::string apparmor_target_file(const model::Finding& finding);
 

@@ -327,6 +327,15 @@ TEST_CASE("non-file AppArmor rules compile", "[emit][apparmor][parser]")
     mnt.sample.flags = "rw, nosuid";
     mnt.sample.srcname = "devfs";
     fs.push_back(mnt);
+    model::Finding bus = cap;  // as libvirtd's USER_AVC from dbus-daemon (fixtures/user-avc)
+    bus.tclass = "dbus";
+    bus.permissions = {"send"};
+    bus.sample.bus = "system";
+    bus.sample.dbus_path = "/org/freedesktop/machine1";
+    bus.sample.interface = "org.freedesktop.machine1.Manager";
+    bus.sample.member = "CreateMachineWithNetwork";
+    bus.sample.name = "org.freedesktop.machine1";
+    fs.push_back(bus);
     std::vector<const model::Finding*> ptrs;
     for (const auto& f : fs) {
         ptrs.push_back(&f);
@@ -343,9 +352,41 @@ TEST_CASE("non-file AppArmor rules compile", "[emit][apparmor][parser]")
     CHECK(text.find("ptrace (read) peer=") != std::string::npos);
     CHECK(text.find("unix (connect send) type=stream peer=(label=\"virtlogd\"),") != std::string::npos);
     CHECK(text.find("mount fstype=tmpfs options=(rw,nosuid) \"devfs\" -> \"/run/libvirt/qemu/1-vm/dev/\",") != std::string::npos);
+    CHECK(text.find("dbus (send) bus=system path=\"/org/freedesktop/machine1\" interface=\"org.freedesktop.machine1.Manager\" "
+                    "member=\"CreateMachineWithNetwork\" peer=(name=\"org.freedesktop.machine1\"),") != std::string::npos);
     const Compiled c = compile_rules(text);
     INFO(text << "\n" << c.err);
     CHECK(c.status == 0);
+}
+
+TEST_CASE("a dbus rule names the one method call, and hostile values give no rule", "[emit][apparmor]")
+{
+    model::Finding f;
+    f.mac = model::Mac::apparmor;
+    f.subject = "libvirtd";
+    f.host_level = true;
+    f.tclass = "dbus";
+    f.permissions = {"send"};
+    f.sample.bus = "system";
+    f.sample.dbus_path = "/org/freedesktop/login1";
+    f.sample.interface = "org.freedesktop.login1.Manager";
+    f.sample.member = "Inhibit";
+    f.sample.name = "org.freedesktop.login1";
+    CHECK(emit::dbus_rule(f) == "dbus (send) bus=system path=\"/org/freedesktop/login1\" "
+                                "interface=\"org.freedesktop.login1.Manager\" member=\"Inhibit\" "
+                                "peer=(name=\"org.freedesktop.login1\"),");
+    // a value D-Bus itself would refuse can only come from a forged record: no rule, not a wider one
+    for (std::string model::Denial::*field : {&model::Denial::member, &model::Denial::interface, &model::Denial::name}) {
+        model::Finding bad = f;
+        bad.sample.*field = "x\" peer=(label=unconfined), dbus (send) bus=system,";
+        CHECK(emit::dbus_rule(bad).empty());
+    }
+    model::Finding glob = f;
+    glob.sample.dbus_path = "/org/**";
+    CHECK(emit::dbus_rule(glob).empty());
+    model::Finding bus = f;
+    bus.sample.bus = "system,";
+    CHECK(emit::dbus_rule(bus).empty());
 }
 
 TEST_CASE("a comment can never end early", "[emit][apparmor]")
