@@ -26,8 +26,8 @@ namespace virtdeny::live {
 class FollowEngine
 {
 public:
-    static constexpr std::int64_t k_flush_age_ms = 200;      // an open event is complete after this
-    static constexpr int k_flush_tick_ms = 50;               // timer while events are open
+    static constexpr std::int64_t k_flush_age_ms = 100;      // an open event is complete after this (auditd writes an event's records within microseconds)
+    static constexpr int k_flush_tick_ms = 20;               // timer while events are open
     static constexpr std::int64_t k_summary_ms = 60000;      // text: repeats summarised this often
     static constexpr std::size_t k_max_keys = 1u << 16;      // findings counted at most
 
