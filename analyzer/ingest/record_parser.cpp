@@ -127,8 +127,72 @@ RecordType classify_type(std::string_view name)
     return RecordType::other;
 }
 
+namespace {
+
+// n decimal digits at p (n known at the call, so the loop unrolls); false on a non-digit.
+template <int n>
+inline bool fixed_digits(const char* p, std::uint64_t& v)
+{
+    std::uint64_t r = 0;
+    for (int i = 0; i < n; ++i) {
+        const unsigned d = static_cast<unsigned char>(p[i]) - static_cast<unsigned>('0');
+        if (d > 9) {
+            return false;
+        }
+        r = r * 10 + d;
+    }
+    v = r;
+    return true;
+}
+
+// Eight ASCII digits at p as a number, or false (SWAR: all eight checked and combined in a few
+// multiplications, as simdjson's parse_eight_digits_unrolled).
+inline bool eight_digits(const char* p, std::uint64_t& v)
+{
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    if ((x & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
+        ((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL) {
+        return false;
+    }
+    x = ((x & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
+    x = ((x & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+    v = ((x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+    return true;
+}
+
+} // namespace
+
 bool parse_stamp(std::string_view& s, std::int64_t& time_ms, std::uint64_t& serial)
 {
+    // Fast path, every stamp auditd writes today: ten digits of seconds, three of millis,
+    // then the serial ("1710382510.143:76609)"). Anything else takes the general path.
+    if (s.size() >= 17 && s[10] == '.' && s[14] == ':') {
+        std::uint64_t secs = 0;
+        std::uint64_t ms = 0;
+        std::uint64_t high = 0;
+        std::uint64_t low = 0;
+        if (eight_digits(s.data(), high) && fixed_digits<2>(s.data() + 8, low) && fixed_digits<3>(s.data() + 11, ms)) {
+            secs = high * 100 + low;
+            std::uint64_t ser = 0;
+            std::size_t i = 15;
+            const std::size_t first = i;
+            while (i < s.size() && i - first < 20) {
+                const unsigned d = static_cast<unsigned char>(s[i]) - static_cast<unsigned>('0');
+                if (d > 9) {
+                    break;
+                }
+                ser = ser * 10 + d;
+                ++i;
+            }
+            if (i > first && i - first < 20 && i < s.size() && s[i] == ')') {
+                time_ms = static_cast<std::int64_t>(secs) * 1000 + static_cast<std::int64_t>(ms);
+                serial = ser;
+                s.remove_prefix(i + 1);
+                return true;
+            }
+        }
+    }
     auto secs = util::parse_uint(s);
     if (!secs || s.empty() || s.front() != '.') {
         return false;

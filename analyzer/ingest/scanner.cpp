@@ -22,11 +22,17 @@ int current_year()
 // only at the last field, from the end, so sibling lines cost next to nothing.
 bool ends_inside_quote(std::string_view body)
 {
-    const std::size_t eq = body.rfind('=');
-    if (eq == std::string_view::npos || eq + 1 >= body.size() || body[eq + 1] != '"') {
+    // memrchr/memchr, not string_view::rfind/find: those are byte loops, and this runs on
+    // every SYSCALL/PATH/CWD/PROCTITLE line
+    const void* eq_at = body.empty() ? nullptr : ::memrchr(body.data(), '=', body.size());
+    if (!eq_at) {
         return false;
     }
-    return body.find('"', eq + 2) == std::string_view::npos;
+    const std::size_t eq = static_cast<std::size_t>(static_cast<const char*>(eq_at) - body.data());
+    if (eq + 1 >= body.size() || body[eq + 1] != '"') {
+        return false;
+    }
+    return std::memchr(body.data() + eq + 2, '"', body.size() - eq - 2) == nullptr;
 }
 
 } // namespace
