@@ -3,6 +3,7 @@
 #include <libaudit.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <linux/netlink.h>
 #include <sys/socket.h>
@@ -63,8 +64,13 @@ bool NetlinkSource::open(std::string& reason)
         reason = reason_of(errno, "socket");
         return false;
     }
+    // SO_RCVBUF is silently capped at net.core.rmem_max (212992 on a stock Debian: room for a few
+    // hundred records while we are descheduled; the kernel drops the rest of a burst); root
+    // (CAP_NET_ADMIN) may go past the cap with SO_RCVBUFFORCE.
     const int size = k_receive_buffer;
-    ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    if (::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
+        ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
     sockaddr_nl addr{};
     addr.nl_family = AF_NETLINK;
     addr.nl_pid = 0;
@@ -91,7 +97,10 @@ bool NetlinkSource::read_available(const LineHandler& handler)
                 continue;
             }
             if (errno == ENOBUFS) {
-                ++m_lost;  // the kernel dropped messages: keep going
+                // the kernel dropped messages (our receive buffer was full): say so, keep going
+                ++m_lost;
+                std::fprintf(stderr, "virtdeny: netlink: the kernel dropped audit records (receive buffer full, "
+                                     "%llu times so far)\n", static_cast<unsigned long long>(m_lost));
                 continue;
             }
             return errno == EAGAIN || errno == EWOULDBLOCK;
