@@ -8,6 +8,7 @@
 #include <analyzer/kb/cause_template.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace virtdeny::kb {
 
@@ -72,6 +73,21 @@ bool has_fix(const model::Finding& f, const std::string& kind, model::Scope scop
                        [&](const model::Fix& x) { return x.kind == kind && x.scope == scope && x.text == text; });
 }
 
+bool has_fix_in(const std::vector<model::Fix>& fixes, const model::Fix& fix)
+{
+    return std::any_of(fixes.begin(), fixes.end(), [&](const model::Fix& x) {
+        return x.kind == fix.kind && x.scope == fix.scope && x.text == fix.text;
+    });
+}
+
+// "system_r" of "system_u:system_r:svirt_t:s0"
+std::string split_role(const std::string& context)
+{
+    const std::size_t a = context.find(':');
+    const std::size_t b = a == std::string::npos ? a : context.find(':', a + 1);
+    return b == std::string::npos ? std::string() : util::printable(context.substr(a + 1, b - a - 1));
+}
+
 void add_generic_fixes(model::Finding& f)
 {
     model::Fix fix;
@@ -114,7 +130,212 @@ void add_cause_fixes(model::Finding& f, const CauseRule& cause, const TemplateCo
     }
 }
 
+// "the policy /etc/selinux/default/policy/policy.33"
+std::string policy_label(const std::string& path)
+{
+    return "the policy " + util::printable(path);
+}
+
+std::string access_of(const model::Finding& f)
+{
+    return std::string(correlate::context_type(f.subject)) + " -> " + std::string(correlate::context_type(f.tcontext))
+        + ":" + f.tclass + " { " + util::join(f.permissions, " ") + " }";
+}
+
+bool is_level(std::string_view s)
+{
+    if (s.empty() || s.size() > 256) {
+        return false;
+    }
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == ','
+            || c == '.' || c == '-' || c == '_';
+    });
+}
+
+void remove_fixes(model::Finding& f, const std::string& kind)
+{
+    f.fixes.erase(std::remove_if(f.fixes.begin(), f.fixes.end(), [&](const model::Fix& x) { return x.kind == kind; }),
+                  f.fixes.end());
+}
+
+// Relabel fixes for an MCS denial: the object gets the VM's own categories.
+std::vector<model::Fix> mcs_fixes(const model::Finding& f)
+{
+    std::vector<model::Fix> out;
+    const std::string_view level = correlate::mcs_level(f.subject);
+    const std::string_view object_level = correlate::mcs_level(f.tcontext);
+    if (!f.path.empty() && f.path.front() == '/' && is_level(level) && level.find('-') == std::string_view::npos) {
+        model::Fix fix;
+        fix.kind = "selinux-fcontext";
+        fix.scope = f.domain ? model::Scope::domain : model::Scope::host;
+        fix.text = "chcon -l " + std::string(level) + " -- " + emit::shell_quote(f.path);
+        fix.note = "Gives the file this VM's categories (" + std::string(level) + ", it has "
+            + util::printable(object_level)
+            + "), so only this VM may use it. libvirt does this itself when it starts a VM with dynamic labels, unless "
+              "relabel='no' is set; a file left with other categories is usually in use by another VM or was "
+              "labeled by hand.";
+        out.push_back(std::move(fix));
+    }
+    if (f.device == "disk-image") {
+        model::Fix fix;
+        fix.kind = "libvirt-xml";
+        fix.scope = model::Scope::domain;
+        fix.text = "<shareable/>";
+        fix.note = "Only when this image is meant to be used by several VMs at once: in the <disk> of each of them, it "
+                   "makes libvirt label the image without categories (s0), so every VM may use it.";
+        out.push_back(std::move(fix));
+    }
+    return out;
+}
+
+std::string boolean_list(const std::vector<PolicyBoolean>& booleans)
+{
+    std::string out;
+    for (std::size_t i = 0; i < booleans.size(); ++i) {
+        if (i > 0) {
+            out += i + 1 == booleans.size() ? " or " : ", ";
+        }
+        out += booleans[i].name + " (" + (booleans[i].current ? "on" : "off") + " in that policy)";
+    }
+    return out;
+}
+
+std::vector<model::Fix> policy_boolean_fixes(const PolicyAnswer& answer, const std::string& policy_path,
+                                             const BooleanTable& table)
+{
+    std::vector<model::Fix> out;
+    for (const PolicyBoolean& b : answer.booleans) {
+        if (!emit::is_selinux_identifier(b.name)) {
+            continue;
+        }
+        const char* value = b.current ? "0" : "1";
+        model::Fix fix;
+        fix.kind = "selinux-boolean";
+        fix.scope = model::Scope::host;
+        fix.text = "setsebool -P " + b.name + " " + value;
+        std::string desc;
+        const auto grants = table.grants_of(b.name);
+        if (!grants.empty() && !grants.front()->desc.empty()) {
+            desc = " " + grants.front()->desc;
+            if (desc.back() != '.') {
+                desc += '.';
+            }
+        }
+        std::vector<const BooleanGrant*> opens;
+        for (const BooleanGrant& g : b.opens) {
+            opens.push_back(&g);
+        }
+        fix.note = "Host-wide, not only this VM:" + desc + " It is " + (b.current ? "on" : "off") + " in "
+            + policy_label(policy_path) + "; setting it to " + value + " allows all its "
+            + (opens.empty() ? std::string("conditional rules") : describe_grants(opens)) + ".";
+        if (b.constraint_remains) {
+            fix.note += " A constraint would still deny this access.";
+        }
+        out.push_back(std::move(fix));
+    }
+    return out;
+}
+
 } // namespace
+
+std::string apply_policy_answer(model::Finding& f, const PolicyAnswer& a, const std::string& policy_path,
+                                const BooleanTable& table)
+{
+    const std::string policy = policy_label(policy_path);
+    std::string text;
+    switch (a.verdict) {
+    case PolicyVerdict::allowed:
+        text = " Policy check (audit2why): " + policy + " allows " + access_of(f)
+            + " now, so it was denied under another policy or boolean state (the policy was reloaded or a boolean "
+              "changed since); where this policy is loaded nothing needs to change.";
+        break;
+    case PolicyVerdict::boolean:
+        text = " Policy check (audit2why): " + policy + " has no active allow rule for " + access_of(f)
+            + "; one boolean would allow it: " + boolean_list(a.booleans) + ".";
+        break;
+    case PolicyVerdict::missing_allow:
+        text = " Policy check (audit2why): " + policy + " has no allow rule for " + access_of(f)
+            + ", and no boolean would add one: it needs a relabel or a local allow rule.";
+        if (a.dontaudit) {
+            text += " A dontaudit rule normally keeps this denial out of the log (dontaudit rules were off when it "
+                    "was logged).";
+        }
+        break;
+    case PolicyVerdict::constraint:
+        text = " Policy check (audit2why): " + policy + " allows " + access_of(f)
+            + " by type, but a constraint denies it";
+        if (a.mls) {
+            text += ": an MCS/MLS constraint, the object's categories ("
+                + util::printable(correlate::mcs_level(f.tcontext)) + ") are not within the process's ("
+                + util::printable(correlate::mcs_level(f.subject))
+                + "). sVirt keeps each VM to the files of its own categories, so no allow rule can help: the file "
+                  "needs this VM's categories (a relabel), or must be shared on purpose.";
+        } else {
+            text += (a.constraint_text.empty() ? std::string() : " (" + a.constraint_text + ")")
+                + ". No allow rule can lift a constraint: the user, role or level of one of the contexts must change.";
+        }
+        break;
+    case PolicyVerdict::rbac:
+        text = " Policy check (audit2why): " + policy + " does not let role " + split_role(f.subject) + " have type "
+            + std::string(correlate::context_type(f.subject)) + " (RBAC): no allow rule can help.";
+        break;
+    case PolicyVerdict::bounds:
+        text = " Policy check (audit2why): " + policy + " bounds type "
+            + std::string(correlate::context_type(f.subject))
+            + " by a parent type that lacks this permission (typebounds).";
+        break;
+    case PolicyVerdict::unknown_type:
+    case PolicyVerdict::invalid_context:
+    case PolicyVerdict::unknown_class:
+    case PolicyVerdict::unknown_permission:
+        text = " Policy check (audit2why): " + policy + " cannot judge this denial: "
+            + (a.verdict == PolicyVerdict::unknown_type ? "unknown type in this policy" : "not in this policy")
+            + " (" + util::printable(util::join(a.unknown, ", "))
+            + "); the log comes from a host with another policy or kernel.";
+        break;
+    case PolicyVerdict::error:
+        text = " Policy check (audit2why): libsepol could not compute this access in " + policy + ".";
+        break;
+    }
+    if (a.evaluated() && a.constraint_denied && a.verdict != PolicyVerdict::constraint) {
+        text += a.mls ? std::string(" An MCS constraint denies it as well: the object's categories differ from the "
+                                    "process's.")
+                      : " A constraint denies it as well"
+                + (a.constraint_text.empty() ? std::string() : " (" + a.constraint_text + ")") + ".";
+    }
+    if (a.evaluated() && a.permissive_type) {
+        text += " Type " + std::string(correlate::context_type(f.subject)) + " is permissive in that policy.";
+    }
+    if (!a.evaluated()) {
+        return text;
+    }
+
+    // fixes: the policy's booleans replace the table's; an allow rule cannot lift a constraint
+    remove_fixes(f, "selinux-boolean");
+    if (a.verdict == PolicyVerdict::constraint || a.verdict == PolicyVerdict::rbac) {
+        remove_fixes(f, "selinux-allow");
+    }
+    if (a.constraint_denied && a.mls) {
+        std::vector<model::Fix> relabel = mcs_fixes(f);
+        std::vector<model::Fix> rest;
+        for (model::Fix& fix : f.fixes) {
+            if (!has_fix_in(relabel, fix)) {
+                rest.push_back(std::move(fix));
+            }
+        }
+        f.fixes = std::move(relabel);
+        for (model::Fix& fix : rest) {
+            f.fixes.push_back(std::move(fix));
+        }
+    }
+    for (model::Fix& fix : policy_boolean_fixes(a, policy_path, table)) {
+        if (!has_fix(f, fix.kind, fix.scope, fix.text)) {
+            f.fixes.push_back(std::move(fix));
+        }
+    }
+    return text;
+}
 
 void Advisor::advise(model::Finding& f) const
 {
@@ -132,17 +353,24 @@ void Advisor::advise(model::Finding& f) const
         }
         add_cause_fixes(f, *cause, context);
     }
-    f.explanation += not_enforced_suffix(f);
     if (f.fixes.empty()) {
         add_generic_fixes(f);
     }
-    if (f.mac == model::Mac::selinux) {
+    std::optional<PolicyAnswer> answer;
+    if (m_policy && f.mac == model::Mac::selinux) {
+        answer = m_policy->check(f.subject, f.tcontext, f.tclass, f.permissions);
+    }
+    if (f.mac == model::Mac::selinux && !(answer && answer->evaluated())) {
         for (model::Fix& fix : boolean_fixes(m_kb.booleans, f)) {
             if (!has_fix(f, fix.kind, fix.scope, fix.text)) {
                 f.fixes.push_back(std::move(fix));
             }
         }
     }
+    if (answer) {
+        f.explanation += apply_policy_answer(f, *answer, m_policy->path(), m_kb.booleans);
+    }
+    f.explanation += not_enforced_suffix(f);
 }
 
 } // namespace virtdeny::kb

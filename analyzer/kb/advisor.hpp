@@ -3,6 +3,7 @@
 
 #include <analyzer/correlate/domain_xml.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
+#include <analyzer/kb/policy_query.hpp>
 #include <analyzer/model/finding.hpp>
 
 namespace virtdeny::kb {
@@ -10,14 +11,27 @@ namespace virtdeny::kb {
 class Advisor
 {
 public:
-    Advisor(const KnowledgeBase& kb, const correlate::DomainXmlIndex* xml) : m_kb(kb), m_xml(xml) {}
+    // policy: a binary SELinux policy (--policy, or the loaded one) that answers SELinux
+    // findings like audit2why; null when there is none.
+    Advisor(const KnowledgeBase& kb, const correlate::DomainXmlIndex* xml, const PolicyQuery* policy = nullptr)
+        : m_kb(kb), m_xml(xml), m_policy(policy)
+    {
+    }
 
     void advise(model::Finding& finding) const;
 
 private:
     const KnowledgeBase& m_kb;
     const correlate::DomainXmlIndex* m_xml;
+    const PolicyQuery* m_policy;
 };
+
+// What the policy's answer means for a finding: a sentence for its explanation (starting
+// with a space), and its fixes adjusted: policy booleans (with their state there and what
+// else they open) last, in place of the table's; no allow rule where a constraint denies.
+// Only for answers the policy could evaluate; else just the sentence. Returns the sentence.
+std::string apply_policy_answer(model::Finding& finding, const PolicyAnswer& answer, const std::string& policy_path,
+                                const BooleanTable& table);
 
 // "qemu-system-x86 (VM web01)" style description of who was denied.
 std::string describe_subject(const model::Finding& finding);

@@ -30,5 +30,9 @@ add_library(dep_re2 INTERFACE)
 target_link_libraries(dep_re2 INTERFACE PkgConfig::RE2)
 add_library(dep_audit INTERFACE)
 target_link_libraries(dep_audit INTERFACE PkgConfig::AUPARSE PkgConfig::AUDIT)
+# The policy queries (analyzer/kb/policy_query.cpp) run libsepol's security server on a policydb
+# of their own (sepol_set_policydb, as audit2why does): only the static libsepol exports it.
+find_library(SEPOL_STATIC_LIBRARY NAMES libsepol.a HINTS ${SEPOL_LIBRARY_DIRS} REQUIRED)
 add_library(dep_selinux INTERFACE)
-target_link_libraries(dep_selinux INTERFACE PkgConfig::SELINUX PkgConfig::SEPOL)
+target_include_directories(dep_selinux INTERFACE ${SEPOL_INCLUDE_DIRS})
+target_link_libraries(dep_selinux INTERFACE PkgConfig::SELINUX ${SEPOL_STATIC_LIBRARY})
