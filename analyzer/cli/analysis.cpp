@@ -1,6 +1,7 @@
 #include <analyzer/cli/analysis.hpp>
 
 #include <analyzer/aggregate/aggregator.hpp>
+#include <analyzer/cli/progress.hpp>
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/ingest/event_assembler.hpp>
 #include <analyzer/ingest/line_reader.hpp>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <sys/stat.h>
 #include <thread>
 
 namespace virtdeny::cli {
@@ -29,6 +31,16 @@ bool Analysis::setup()
     }
     if (!ok) {
         return false;
+    }
+    if (!m_config.policy_file.empty()) {
+        std::string error;
+        m_policy = kb::PolicyQuery::open(m_config.policy_file, error);
+        if (!m_policy) {
+            m_diagnostics.error("policy: " + error);
+            return false;
+        }
+    } else {
+        m_policy = kb::PolicyQuery::open_loaded();  // null, quietly, where SELinux is not enabled
     }
     for (const auto& path : m_config.libvirt_xml) {
         std::vector<std::string> xml_errors;
@@ -53,6 +65,9 @@ AnalysisResult Analysis::run()
     ingest::EventAssembler assembler(on_event);
     ingest::Scanner scanner(assembler, registry, m_diagnostics);
     scanner.set_window(m_config.window);
+    if (m_config.year != 0) {
+        scanner.set_default_year(m_config.year, true);
+    }
     ingest::ParallelOptions parallel;
     parallel.threads = m_config.threads != 0 ? m_config.threads : std::max(1u, std::thread::hardware_concurrency());
     // test knobs: small chunks put many chunk boundaries into small inputs
@@ -67,9 +82,27 @@ AnalysisResult Analysis::run()
     if (inputs.empty()) {
         inputs.push_back("-");
     }
+    // The progress line (a terminal only): per chunk or block, bytes over all inputs so far.
+    Progress progress(stderr, Progress::wanted(m_config));
+    std::uint64_t done_before = 0;  // bytes of the inputs already read
+    if (progress.enabled()) {
+        std::uint64_t total = 0;
+        for (const auto& path : inputs) {
+            struct stat st{};
+            if (!ingest::is_mappable_file(path) || ::stat(path.c_str(), &st) != 0) {
+                total = 0;
+                break;
+            }
+            total += static_cast<std::uint64_t>(st.st_size);
+        }
+        progress.set_total(total);
+        m_diagnostics.before_print([&progress] { progress.clear(); });
+        parallel.on_chunk = [&](std::uint64_t done) { progress.update(done_before + done, aggregator.denials()); };
+    }
     ingest::ParallelStats parallel_stats;
     std::uint32_t index = 0;
     for (const auto& path : inputs) {
+        done_before = scanner.stats().bytes;
         std::string error;
         if (ingest::is_mappable_file(path)) {
             // regular files: mapped chunk by chunk, scanned in parallel, same result
@@ -86,12 +119,17 @@ AnalysisResult Analysis::run()
             result.unreadable_input = true;
             continue;
         }
+        if (progress.enabled()) {
+            reader->on_block([&](std::uint64_t done) { progress.update(done_before + done, aggregator.denials()); });
+        }
         scanner.scan(*reader, index++);
         if (!reader->error().empty()) {
             result.unreadable_input = true;
         }
     }
     assembler.flush_all();
+    progress.finish();
+    m_diagnostics.before_print(nullptr);
     if (std::getenv("VIRTDENY_PARALLEL_STATS")) {
         std::fprintf(stderr, "virtdeny: parallel scan: %llu chunks, %llu adopted, %llu rescanned\n",
                      static_cast<unsigned long long>(parallel_stats.chunks),
@@ -100,8 +138,9 @@ AnalysisResult Analysis::run()
     }
 
     correlate::Correlator correlator(registry, xml());
-    kb::Advisor advisor(m_kb, xml());
+    kb::Advisor advisor(m_kb, xml(), m_policy.get());
     std::vector<model::Finding> findings = aggregator.finish(correlator);
+    result.findings.reserve(findings.size());
     std::set<std::string> domains;
     for (auto& f : findings) {
         if (!matches_domain(f, m_config.domain_filter)) {

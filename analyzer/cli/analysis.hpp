@@ -7,9 +7,11 @@
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/emit/sink.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
+#include <analyzer/kb/policy_query.hpp>
 #include <analyzer/model/finding.hpp>
 #include <analyzer/util/diagnostics.hpp>
 
+#include <memory>
 #include <vector>
 
 namespace virtdeny::cli {
@@ -31,6 +33,8 @@ public:
     AnalysisResult run();
 
     const kb::KnowledgeBase& knowledge_base() const { return m_kb; }
+    // The binary SELinux policy that answers like audit2why (--policy, or the loaded one), or null.
+    const kb::PolicyQuery* policy() const { return m_policy.get(); }
     const correlate::DomainXmlIndex* xml() const { return m_xml.domains().empty() ? nullptr : &m_xml; }
 
 private:
@@ -38,6 +42,7 @@ private:
     util::Diagnostics& m_diagnostics;
     kb::KnowledgeBase m_kb;
     correlate::DomainXmlIndex m_xml;
+    std::unique_ptr<kb::PolicyQuery> m_policy;
 };
 
 // True when the finding belongs to the VM named by filter (name or uuid).

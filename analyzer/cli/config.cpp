@@ -99,6 +99,7 @@ ParseResult parse_command_line(int argc, char** argv)
         ("version", "print the version")
         ("format,f", po::value<std::string>(&format), "text (default), json or markdown")
         ("color", po::value<std::string>(&colour), "auto (default: on a terminal, never with NO_COLOR), always, never")
+        ("no-progress", po::bool_switch(&cfg.no_progress), "no progress line on stderr (shown only on a terminal, never with json)")
         ("libvirt-xml", po::value<std::vector<std::string>>(&cfg.libvirt_xml), "domain XML file or directory (repeatable)")
         ("domain", po::value<std::string>(&cfg.domain_filter), "only findings of this VM (name or uuid)")
         ("rules", po::value<std::vector<std::string>>(&cfg.rules_dirs), "extra knowledge-base directory (repeatable)")
@@ -106,6 +107,7 @@ ParseResult parse_command_line(int argc, char** argv)
         ("since", po::value<std::string>(&since), "only denials at or after this time (epoch seconds or ISO 8601, UTC)")
         ("until", po::value<std::string>(&until), "only denials at or before this time")
         ("threads", po::value<unsigned>(&cfg.threads), "worker threads for regular files (default: all cores)")
+        ("year", po::value<int>(&cfg.year), "year of syslog/journal dates that carry none (default: this year, or last year for a date ahead of today)")
         ("out", po::value<std::string>(&cfg.out_dir), "suggest: write the artifacts under this directory")
         ("dry-run", po::bool_switch(&cfg.dry_run), "suggest: print what apply.sh would do")
         ("cil", po::bool_switch(&cfg.cil), "suggest: also write SELinux modules as CIL")
@@ -208,6 +210,11 @@ ParseResult parse_command_line(int argc, char** argv)
             return result;
         }
         cfg.window.until_ms = *t;
+    }
+    if (vm.count("year") && (cfg.year < 1970 || cfg.year > 9999)) {
+        std::fprintf(stderr, "virtdeny: --year must be a year between 1970 and 9999\n");
+        result.exit_code = 2;
+        return result;
     }
     if (cfg.command == Command::replay && cfg.baseline.empty() && cfg.write_baseline.empty()) {
         std::fprintf(stderr, "virtdeny: replay needs --baseline FILE or --write-baseline FILE\n");

@@ -19,12 +19,14 @@ struct Config
     std::vector<std::string> inputs;        // files or "-"; empty = stdin
     emit::Format format = emit::Format::text;
     bool colour = false;
+    bool no_progress = false;               // --no-progress (see cli/progress.hpp)
     std::vector<std::string> libvirt_xml;
     std::vector<std::string> rules_dirs;    // bundled rules first, then --rules
     bool rules_replace = false;
     std::string domain_filter;
     ingest::TimeWindow window;
     unsigned threads = 0;
+    int year = 0;                           // --year: of syslog dates without one (0: inferred)
     std::string out_dir;                    // suggest --out
     std::string baseline;                   // replay --baseline
     std::string write_baseline;

@@ -19,6 +19,7 @@ const char* const k_common = R"(
 Common options:
   -f, --format FMT        text (default), json or markdown
       --color WHEN        auto (default: on a terminal, never with NO_COLOR), always, never
+      --no-progress       no progress line on stderr (else shown on a terminal, never with json)
       --libvirt-xml PATH  domain XML file or directory, e.g. /etc/libvirt/qemu (repeatable)
       --domain NAME|UUID  only findings of this VM
       --rules DIR         extra knowledge-base directory (repeatable; later ids override)

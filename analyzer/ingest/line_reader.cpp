@@ -142,6 +142,9 @@ bool LineReader::fill()
     }
     m_end += static_cast<std::size_t>(got);
     m_bytes_read += static_cast<std::size_t>(got);
+    if (m_on_block) {
+        m_on_block(m_bytes_read);
+    }
     return true;
 }
 

@@ -40,6 +40,8 @@ public:
     const std::string& name() const { return m_name; }
     const std::string& error() const { return m_error; }
     void on_error(ErrorHandler handler) { m_on_error = std::move(handler); }
+    // Called after each block read from the source with bytes_read() (the progress line).
+    void on_block(std::function<void(std::uint64_t)> handler) { m_on_block = std::move(handler); }
     // In follow mode a last line without newline is kept back until it is completed.
     void set_hold_partial(bool hold) { m_hold_partial = hold; }
     // Follow mode: after next() returned false, true when more data may arrive later.
@@ -63,6 +65,7 @@ private:
     bool m_hold_partial = false;
     std::string m_error;
     ErrorHandler m_on_error;
+    std::function<void(std::uint64_t)> m_on_block;
 };
 
 } // namespace virtdeny::ingest

@@ -181,6 +181,9 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
             const RegionPos pos = scanner.scan_region(m.data, m.size, begin_of(i), line_offset, i + 1 == n, path,
                                                       input_index, UINT64_MAX, options.max_line);
             line_offset += pos.lines;
+            if (options.on_chunk) {
+                options.on_chunk(ends[i]);
+            }
         }
         return true;
     }
@@ -207,7 +210,7 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
         util::Diagnostics quiet(nullptr);
         Scanner sc(*own, unused_registry, quiet);
         sc.set_window(time_window);
-        sc.set_default_year(year);
+        sc.set_default_year(year, scanner.year_fixed());
         sc.on_virt([&r](const Record& rec) { r.items.emplace_back(rec); });
         const std::size_t keep = static_cast<std::size_t>(options.sync_lines) + 256;
         sc.on_bad_line([&r, keep](std::uint64_t line, std::string_view why) {
@@ -331,6 +334,9 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
             replayed = i + 1;
         }
         work_cv.notify_all();
+        if (options.on_chunk) {
+            options.on_chunk(ends[i]);
+        }
     }
     {
         std::lock_guard<std::mutex> lock(mutex);

@@ -16,6 +16,7 @@
 #include <analyzer/util/diagnostics.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace virtdeny::ingest {
@@ -26,6 +27,9 @@ struct ParallelOptions
     std::size_t chunk_bytes = 4u << 20;        // bytes per chunk (rounded to a line end)
     std::uint64_t sync_lines = 512;            // lines rescanned by the caller per chunk
     std::size_t max_line = LineReader::k_default_max_line;
+    // Called on the calling thread after each chunk with the bytes of this file done so far
+    // (the progress line); empty: not called.
+    std::function<void(std::uint64_t)> on_chunk;
 };
 
 struct ParallelStats

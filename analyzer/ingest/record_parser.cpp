@@ -484,6 +484,16 @@ bool looks_binary(std::string_view line)
 
 } // namespace
 
+std::int64_t RecordParser::syslog_time(std::string_view line) const
+{
+    const std::int64_t t = parse_syslog_time(line, m_default_year);
+    constexpr std::int64_t k_day_ms = 86400000;
+    if (!m_year_fixed && m_now_ms > 0 && t > m_now_ms + k_day_ms) {
+        return parse_syslog_time(line, m_default_year - 1);
+    }
+    return t;
+}
+
 LineKind RecordParser::parse_other(std::string_view line)
 {
     // Kernel / syslog / journal form with a stamp: "type=1400 audit(SEC.MS:SERIAL): body"
@@ -554,7 +564,7 @@ LineKind RecordParser::parse_other(std::string_view line)
                 return LineKind::irrelevant;
             }
             r.body = util::trim(rest.substr(sp + 1));
-            r.time_ms = parse_syslog_time(line, m_default_year);
+            r.time_ms = syslog_time(line);
             split_enriched(r);
             m_records[m_count++] = r;
             return LineKind::records;
@@ -569,7 +579,7 @@ LineKind RecordParser::parse_other(std::string_view line)
         r.type_name = {};
         r.type = RecordType::syslog_denial;
         r.body = line.substr(start);
-        r.time_ms = parse_syslog_time(line, m_default_year);
+        r.time_ms = syslog_time(line);
         split_enriched(r);
         m_records[m_count++] = r;
         return LineKind::records;

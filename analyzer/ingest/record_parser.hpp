@@ -26,8 +26,15 @@ class RecordParser
 public:
     static constexpr int k_max_records_per_line = 8;
 
-    // Year assumed for syslog dates that carry none ("Mar 14 02:15:10").
-    void set_default_year(int year) { m_default_year = year; }
+    // Year assumed for syslog dates that carry none ("Mar 14 02:15:10"). Unless fixed (the
+    // admin's --year), a date that would lie more than a day ahead of now_ms is taken from the
+    // year before (a December log read in January).
+    void set_default_year(int year, bool fixed = false, std::int64_t now_ms = 0)
+    {
+        m_default_year = year;
+        m_year_fixed = fixed;
+        m_now_ms = now_ms;
+    }
 
     // Parses one line. Records are stored in the parser and valid until the next call.
     LineKind parse(std::string_view line);
@@ -40,10 +47,13 @@ private:
     LineKind parse_raw(std::string_view line);
     LineKind parse_other(std::string_view line);
     LineKind fail(std::string reason);
+    std::int64_t syslog_time(std::string_view line) const;
 
     Record m_records[k_max_records_per_line];
     int m_count = 0;
     int m_default_year = 0;
+    bool m_year_fixed = false;
+    std::int64_t m_now_ms = 0;
     std::string m_reason;
 };
 

@@ -68,6 +68,13 @@ Scanner::Scanner(EventAssembler& assembler, correlate::VmRegistry& registry, uti
     set_default_year(current_year());
 }
 
+void Scanner::set_default_year(int year, bool fixed)
+{
+    m_default_year = year;
+    m_year_fixed = fixed;
+    m_parser.set_default_year(year, fixed, static_cast<std::int64_t>(std::time(nullptr)) * 1000);
+}
+
 void Scanner::bad_line(std::string_view input_name, std::uint64_t line_number, std::string_view why)
 {
     if (m_on_bad_line) {

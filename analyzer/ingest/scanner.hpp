@@ -58,13 +58,12 @@ public:
     Scanner(EventAssembler& assembler, correlate::VmRegistry& registry, util::Diagnostics& diagnostics);
 
     void set_window(TimeWindow window) { m_window = window; }
-    void set_default_year(int year)
-    {
-        m_default_year = year;
-        m_parser.set_default_year(year);
-    }
+    // The year of syslog dates without one: fixed (--year) or inferred (the current year, or
+    // the one before for dates that would lie in the future).
+    void set_default_year(int year, bool fixed = false);
     TimeWindow window() const { return m_window; }
     int default_year() const { return m_default_year; }
+    bool year_fixed() const { return m_year_fixed; }
     // Capture instead of applying (parallel workers): VIRT_* records and bad lines.
     void on_virt(VirtHandler handler) { m_on_virt = std::move(handler); }
     void on_bad_line(BadLineHandler handler) { m_on_bad_line = std::move(handler); }
@@ -100,6 +99,7 @@ private:
     ScanStats m_stats;
     TimeWindow m_window;
     int m_default_year = 0;
+    bool m_year_fixed = false;
     VirtHandler m_on_virt;
     BadLineHandler m_on_bad_line;
 };

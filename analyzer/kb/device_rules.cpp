@@ -126,7 +126,10 @@ void DeviceRules::load(const std::string& rules_dir, std::vector<std::string>& e
 void DeviceRules::validate(std::vector<std::string>& errors) const
 {
     for (const auto& rule : m_rules) {
-        if (rule.path_re && rule.samples.empty()) {
+        if (!rule.path_re) {
+            continue;  // tclass rules: samples (if any) are not paths (as cli/rules.cpp checks)
+        }
+        if (rule.samples.empty()) {
             errors.push_back(rule.file + ": rule " + rule.id + ": a path rule needs samples");
         }
         for (const auto& sample : rule.samples) {

@@ -36,6 +36,9 @@ FollowEngine::FollowEngine(const cli::Config& config, util::Diagnostics& diagnos
       m_scanner(m_assembler, m_registry, diagnostics)
 {
     m_scanner.set_window(config.window);
+    if (config.year != 0) {
+        m_scanner.set_default_year(config.year, true);
+    }
     m_last_summary_ms = ingest::wall_clock_ms();
 }
 

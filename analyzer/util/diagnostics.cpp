@@ -11,6 +11,9 @@ void Diagnostics::bad_line(std::string_view input, std::uint64_t line, std::stri
         return;
     }
     ++m_printed;
+    if (m_before_print) {
+        m_before_print();
+    }
     std::fprintf(m_out, "virtdeny: %s: line %llu: %s\n", printable(input).c_str(),
                  static_cast<unsigned long long>(line), printable(why).c_str());
 }
@@ -19,6 +22,9 @@ void Diagnostics::error(std::string_view message)
 {
     ++m_errors;
     if (m_out) {
+        if (m_before_print) {
+            m_before_print();
+        }
         std::fprintf(m_out, "virtdeny: %s\n", printable(message).c_str());
     }
 }
@@ -26,6 +32,9 @@ void Diagnostics::error(std::string_view message)
 void Diagnostics::finish()
 {
     if (!m_quiet && m_out && m_bad_lines > m_printed) {
+        if (m_before_print) {
+            m_before_print();
+        }
         std::fprintf(m_out, "virtdeny: %llu more malformed lines not shown\n",
                      static_cast<unsigned long long>(m_bad_lines - m_printed));
     }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,8 @@ public:
     std::uint64_t bad_lines() const { return m_bad_lines; }
     std::uint64_t errors() const { return m_errors; }
     void set_quiet(bool quiet) { m_quiet = quiet; }
+    // Runs before each message is written (the progress line erases itself there).
+    void before_print(std::function<void()> hook) { m_before_print = std::move(hook); }
 
 private:
     std::FILE* m_out;
@@ -29,6 +32,7 @@ private:
     std::uint64_t m_errors = 0;
     std::uint64_t m_printed = 0;
     bool m_quiet = false;
+    std::function<void()> m_before_print;
 };
 
 } // namespace virtdeny::util

@@ -14,8 +14,8 @@ _virtdeny()
     fi
 
     local commands="explain suggest follow replay rules help"
-    local options="--help -h --version --format -f --color --libvirt-xml --domain --rules
-        --rules-replace --since --until --threads --out --dry-run --cil --policy --baseline
+    local options="--help -h --version --format -f --color --no-progress --libvirt-xml --domain --rules
+        --rules-replace --since --until --threads --year --out --dry-run --cil --policy --baseline
         --write-baseline --junit --file --from-start --audisp --netlink"
 
     case "$prev" in
@@ -33,7 +33,7 @@ _virtdeny()
             COMPREPLY=($(compgen -d -- "$cur"))
             compopt -o filenames 2>/dev/null
             return ;;
-        --domain|--since|--until|--threads)
+        --domain|--since|--until|--threads|--year)
             return ;;
     esac
 
@@ -41,7 +41,7 @@ _virtdeny()
     local i command="" nwords=0
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            --format|-f|--color|--libvirt-xml|--domain|--rules|--since|--until|--threads|--out|\
+            --format|-f|--color|--libvirt-xml|--domain|--rules|--since|--until|--threads|--year|--out|\
             --policy|--baseline|--write-baseline|--junit|--file)
                 ((i++)) ;;
             -*) ;;

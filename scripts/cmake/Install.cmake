@@ -5,7 +5,8 @@
 #   /usr/share/man/man1/virtdeny.1.gz
 #   /usr/share/bash-completion/completions/virtdeny
 #   /usr/share/zsh/vendor-completions/_virtdeny
-#   /usr/share/doc/virtdeny/README.md
+#   /usr/share/doc/virtdeny/README.md, json.md, fleet.md (docs/*.md)
+#   /usr/share/doc/virtdeny/examples/*       from dist/shipping/ (log shipper configurations)
 #   /etc/audit/plugins.d/*.conf              from dist/audit/plugins.d/ (or dist/audisp/) when present
 #   /usr/libexec/*                           from dist/libexec/ when present (the plugin's wrapper)
 #   /usr/lib/systemd/system/*.service        from dist/systemd/ when present
@@ -49,6 +50,34 @@ if(EXISTS ${VIRTDENY_DIST_DIR}/completion/_virtdeny)
 endif()
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The JSON contract and the fleet guide (README links them), and the shipper examples.
+file(GLOB VIRTDENY_DOCS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
+if(VIRTDENY_DOCS)
+    install(FILES ${VIRTDENY_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR})
+endif()
+if(IS_DIRECTORY ${VIRTDENY_DIST_DIR}/shipping)
+    install(DIRECTORY ${VIRTDENY_DIST_DIR}/shipping/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+endif()
+
+# The dist/ files below name the package's paths, /usr/bin/virtdeny and /usr/libexec/virtdeny-*.
+# They are installed through virtdeny_install_dist(), which rewrites those two paths at install
+# time to the prefix actually installed to: unchanged under /usr (the .deb), the /usr/local
+# paths for a source install, so that the plugin and the unit run the virtdeny they came with.
+function(virtdeny_install_dist file destination)
+    get_filename_component(name ${file} NAME)
+    string(REPLACE ";" " " permissions "${ARGN}")
+    install(CODE "
+        file(READ \"${file}\" _vd_text)
+        string(REPLACE \"/usr/libexec/virtdeny\" \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBEXECDIR}/virtdeny\" _vd_text \"\${_vd_text}\")
+        string(REPLACE \"/usr/bin/virtdeny\" \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/virtdeny\" _vd_text \"\${_vd_text}\")
+        string(RANDOM LENGTH 12 _vd_run)  # installs running at once (cpack, cmake --install) never share it
+        set(_vd_staged \"${PROJECT_BINARY_DIR}/dist-staged/\${_vd_run}\")
+        file(WRITE \"\${_vd_staged}/${name}\" \"\${_vd_text}\")
+        file(INSTALL DESTINATION \"${destination}\" TYPE FILE PERMISSIONS ${permissions}
+             FILES \"\${_vd_staged}/${name}\")
+        file(REMOVE_RECURSE \"\${_vd_staged}\")
+    ")
+endfunction()
 
 # auditd plugin config and systemd unit (owned by dist/'s maintainer; installed when present).
 # auditd reads plugins only from /etc/audit/plugins.d, whatever the prefix: an absolute
@@ -60,10 +89,8 @@ foreach(audisp_dir IN ITEMS ${VIRTDENY_DIST_DIR}/audit/plugins.d ${VIRTDENY_DIST
     if(IS_DIRECTORY ${audisp_dir})
         file(GLOB VIRTDENY_AUDISP_FILES CONFIGURE_DEPENDS ${audisp_dir}/*.conf)
         if(VIRTDENY_AUDISP_FILES)
-            install(FILES ${VIRTDENY_AUDISP_FILES}
-                    DESTINATION ${VIRTDENY_AUDISP_PLUGIN_DIR}
-                    PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
             foreach(f IN LISTS VIRTDENY_AUDISP_FILES)
+                virtdeny_install_dist(${f} ${VIRTDENY_AUDISP_PLUGIN_DIR} OWNER_READ OWNER_WRITE GROUP_READ)
                 get_filename_component(name ${f} NAME)
                 list(APPEND VIRTDENY_CONFFILES ${VIRTDENY_AUDISP_PLUGIN_DIR}/${name})
             endforeach()
@@ -75,12 +102,19 @@ if(IS_DIRECTORY ${VIRTDENY_DIST_DIR}/systemd)
          ${VIRTDENY_DIST_DIR}/systemd/*.service ${VIRTDENY_DIST_DIR}/systemd/*.socket
          ${VIRTDENY_DIST_DIR}/systemd/*.timer ${VIRTDENY_DIST_DIR}/systemd/*.path)
     if(VIRTDENY_SYSTEMD_UNITS)
-        install(FILES ${VIRTDENY_SYSTEMD_UNITS} DESTINATION lib/systemd/system)
+        foreach(f IN LISTS VIRTDENY_SYSTEMD_UNITS)
+            virtdeny_install_dist(${f} "\${CMAKE_INSTALL_PREFIX}/lib/systemd/system"
+                                  OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+        endforeach()
     endif()
 endif()
 if(IS_DIRECTORY ${VIRTDENY_DIST_DIR}/libexec)
     file(GLOB VIRTDENY_LIBEXEC_PROGRAMS CONFIGURE_DEPENDS ${VIRTDENY_DIST_DIR}/libexec/*)
     if(VIRTDENY_LIBEXEC_PROGRAMS)
-        install(PROGRAMS ${VIRTDENY_LIBEXEC_PROGRAMS} DESTINATION ${CMAKE_INSTALL_LIBEXECDIR})
+        foreach(f IN LISTS VIRTDENY_LIBEXEC_PROGRAMS)
+            virtdeny_install_dist(${f} "\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBEXECDIR}"
+                                  OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+                                  WORLD_READ WORLD_EXECUTE)
+        endforeach()
     endif()
 endif()

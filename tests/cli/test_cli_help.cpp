@@ -125,7 +125,7 @@ TEST_CASE("the options help lists are the ones the parser knows", "[cli][help]")
     const auto options = help_options();
     CHECK(options.size() >= 20);
     for (const char* expected : {"--help", "-h", "--version", "--format", "-f", "--rules", "--rules-replace",
-                                 "--libvirt-xml", "--baseline", "--audisp"}) {
+                                 "--libvirt-xml", "--baseline", "--audisp", "--no-progress"}) {
         CHECK(options.count(expected) == 1);
     }
 }

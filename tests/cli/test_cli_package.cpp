@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <regex>
 #include <string>
+#include <unistd.h>
 
 using namespace virtdeny;
 
@@ -19,6 +20,15 @@ namespace {
 bool have(const std::string& tool)
 {
     return test::run("command -v " + tool + " >/dev/null 2>&1").status == 0;
+}
+
+// cpack from the build tree into out; runs of several test processes (ctest -j) take turns,
+// as cpack first builds the tree's preinstall target.
+std::string cpack_command(const std::string& build, const std::string& config, const std::string& out)
+{
+    const std::string lock = have("flock") ? "flock " + test::shell_quote(build + "/.virtdeny-cpack.lock") + " " : "";
+    return "cd " + test::shell_quote(build) + " && " + lock + "cpack -G DEB --config " + test::shell_quote(config) +
+           " -B " + test::shell_quote(out);
 }
 
 } // namespace
@@ -43,8 +53,7 @@ TEST_CASE("package: the .deb installs into a scratch root and explains a fixture
     const std::string out = work + "/out";
     const std::string root = work + "/root";
 
-    const auto packed = test::run("cd " + test::shell_quote(build.string()) + " && cpack -G DEB --config " +
-                                  test::shell_quote(config.string()) + " -B " + test::shell_quote(out));
+    const auto packed = test::run(cpack_command(build.string(), config.string(), out));
     INFO(packed.out << packed.err);
     REQUIRE(packed.status == 0);
     const auto found = test::run("ls " + test::shell_quote(out) + "/virtdeny_*.deb");
@@ -138,4 +147,164 @@ TEST_CASE("package: the .deb installs into a scratch root and explains a fixture
     }
     std::error_code ec;
     fs::remove_all(work, ec);
+}
+
+// The .deb installed for real by dpkg into a scratch root (its own dpkg database, no chroot),
+// as `apt install ./virtdeny_*.deb` would on a host: registered, conffile kept on remove and
+// gone on purge; the installed layout is consistent (unit, plugin and wrapper name installed
+// paths) and the installed binary explains the fleet fixture from there. apt accepts the
+// package here: its Depends resolve (apt-get --simulate).
+TEST_CASE("package: dpkg installs the .deb into a scratch root, it runs there, apt accepts it", "[package]")
+{
+    for (const char* tool : {"cpack", "dpkg-deb", "dpkg"}) {
+        if (!have(tool)) {
+            WARN("SKIPPED: " << tool << " is not installed (packages cmake, dpkg)");
+            return;
+        }
+    }
+    if (::geteuid() != 0) {
+        WARN("SKIPPED: dpkg --root needs root");
+        return;
+    }
+    const fs::path build = fs::path(test::binary()).parent_path().parent_path();
+    const fs::path config = build / "CPackConfig.cmake";
+    if (!fs::exists(config)) {
+        WARN("SKIPPED: no " << config.string());
+        return;
+    }
+    const std::string work = test::temp_dir();
+    const std::string out = work + "/out";
+    const std::string root = work + "/root";
+    const auto packed = test::run(cpack_command(build.string(), config.string(), out));
+    INFO(packed.out << packed.err);
+    REQUIRE(packed.status == 0);
+    const auto found = test::run("ls " + test::shell_quote(out) + "/virtdeny_*.deb");
+    REQUIRE(found.status == 0);
+    const std::string deb = found.out.substr(0, found.out.find('\n'));
+
+    // an empty dpkg database in the scratch root; the libraries come from the host, so
+    // Depends are checked by apt below, not in the empty root
+    fs::create_directories(root + "/var/lib/dpkg/info");
+    fs::create_directories(root + "/var/lib/dpkg/updates");
+    test::write_file(root + "/var/lib/dpkg/status", "");
+    const std::string dpkg = "dpkg --root=" + test::shell_quote(root) + " --log=/dev/null ";
+    const auto installed = test::run(dpkg + "--force-depends -i " + test::shell_quote(deb));
+    INFO(installed.out << installed.err);
+    REQUIRE(installed.status == 0);
+    const auto status = test::run(dpkg + "-s virtdeny");
+    CHECK(status.out.find("Status: install ok installed") != std::string::npos);
+    const auto files = test::run(dpkg + "-L virtdeny");
+    for (const char* path : {"/usr/bin/virtdeny", "/usr/share/virtdeny/rules/devices/devices.yaml",
+                             "/usr/share/man/man1/virtdeny.1.gz", "/usr/share/bash-completion/completions/virtdeny",
+                             "/usr/share/zsh/vendor-completions/_virtdeny", "/usr/share/doc/virtdeny/README.md",
+                             "/usr/share/doc/virtdeny/json.md", "/usr/share/doc/virtdeny/fleet.md",
+                             "/usr/share/doc/virtdeny/examples/vector.toml",
+                             "/usr/share/doc/virtdeny/examples/rsyslog-virtdeny.conf"}) {
+        INFO(path);
+        CHECK(files.out.find(std::string(path) + "\n") != std::string::npos);
+        CHECK(fs::exists(root + path));
+    }
+
+    // what the installed files point at is installed too
+    std::smatch m;
+    const std::string unit = test::read_file(root + "/usr/lib/systemd/system/virtdeny-follow.service");
+    REQUIRE(std::regex_search(unit, m, std::regex(R"(ExecStart=(\S+))")));
+    CHECK(m[1] == "/usr/bin/virtdeny");
+    const std::string plugin_conf = root + "/etc/audit/plugins.d/virtdeny.conf";
+    if (fs::exists(plugin_conf)) {
+        const std::string plugin = test::read_file(plugin_conf);
+        REQUIRE(std::regex_search(plugin, m, std::regex(R"(\npath *= *(\S+))")));
+        const std::string wrapper = m[1];
+        CHECK(fs::exists(root + wrapper));
+        CHECK(test::read_file(root + wrapper).find("/usr/bin/virtdeny ") != std::string::npos);
+        CHECK(test::run(dpkg + "-s virtdeny").out.find("Conffiles:\n /etc/audit/plugins.d/virtdeny.conf ") !=
+              std::string::npos);
+    }
+
+    // the installed binary with the installed rules, on the fleet fixture
+    const std::string bin = root + "/usr/bin/virtdeny";
+    const std::string fleet = test::fixtures_dir() + "/fleet-audisp-remote/input.log";
+    const auto explained = test::run("env -u VIRTDENY_RULES NO_COLOR=1 " + test::shell_quote(bin) + " explain " +
+                                     test::shell_quote(fleet));
+    INFO(explained.err);
+    CHECK(explained.status == 0);
+    CHECK(explained.err.empty());
+    CHECK(explained.out.find("node hv02.lab.example.net: VM db02 ") != std::string::npos);
+    CHECK(explained.out.find("4 findings from 5 denials") != std::string::npos);
+    const auto listed = test::run("env -u VIRTDENY_RULES " + test::shell_quote(bin) + " rules list --format json");
+    CHECK(listed.out.find("\"file\":\"" + root + "/usr/share/virtdeny/rules/") != std::string::npos);
+
+    // remove keeps the admin's conffile, purge removes it
+    CHECK(test::run(dpkg + "-r virtdeny").status == 0);
+    CHECK(!fs::exists(bin));
+    CHECK(!fs::exists(root + "/usr/share/virtdeny/rules/devices/devices.yaml"));
+    if (fs::exists(root + "/etc/audit/plugins.d")) {
+        CHECK(fs::exists(plugin_conf));
+        CHECK(test::run(dpkg + "--purge virtdeny").status == 0);
+        CHECK(!fs::exists(plugin_conf));
+    }
+
+    // apt takes the file as a package and its Depends resolve on this system
+    if (have("apt-get")) {
+        const auto simulated = test::run("apt-get install --simulate --no-install-recommends " + test::shell_quote(deb));
+        INFO(simulated.out << simulated.err);
+        CHECK(simulated.status == 0);
+        CHECK(std::regex_search(simulated.out, std::regex(R"((Inst|Reinst) virtdeny|virtdeny is already the newest)")));
+    }
+    std::error_code ec;
+    fs::remove_all(work, ec);
+}
+
+// `cmake --install` under another prefix (a source install in /usr/local), staged with
+// DESTDIR: the same layout under that prefix, the auditd plugin in /etc/audit/plugins.d
+// (the only place auditd reads), and the unit, the plugin and its wrapper naming that
+// prefix's virtdeny, which finds that prefix's rules.
+TEST_CASE("package: cmake --install --prefix /usr/local lays out a working install", "[package]")
+{
+    if (!have("cmake")) {
+        WARN("SKIPPED: cmake is not installed");
+        return;
+    }
+    const fs::path build = fs::path(test::binary()).parent_path().parent_path();
+    if (!fs::exists(build / "cmake_install.cmake")) {
+        WARN("SKIPPED: no cmake_install.cmake in " << build.string());
+        return;
+    }
+    const std::string stage = test::temp_dir();
+    const auto installed = test::run("DESTDIR=" + test::shell_quote(stage) + " cmake --install " +
+                                     test::shell_quote(build.string()) + " --prefix /usr/local");
+    INFO(installed.out << installed.err);
+    REQUIRE(installed.status == 0);
+    const std::string prefix = stage + "/usr/local";
+    for (const char* path : {"/bin/virtdeny", "/share/virtdeny/rules/devices/devices.yaml", "/share/man/man1/virtdeny.1",
+                             "/share/bash-completion/completions/virtdeny", "/share/zsh/vendor-completions/_virtdeny",
+                             "/share/doc/virtdeny/README.md", "/share/doc/virtdeny/json.md"}) {
+        INFO(path);
+        CHECK((fs::exists(prefix + path) || fs::exists(prefix + path + ".gz")));
+    }
+    if (fs::is_directory(test::source_dir() + "/dist/systemd")) {
+        const std::string unit = test::read_file(prefix + "/lib/systemd/system/virtdeny-follow.service");
+        CHECK(unit.find("ExecStart=/usr/local/bin/virtdeny follow ") != std::string::npos);
+        CHECK(unit.find("/usr/bin/virtdeny") == std::string::npos);
+    }
+    if (fs::is_directory(test::source_dir() + "/dist/audit/plugins.d")) {
+        const std::string plugin = test::read_file(stage + "/etc/audit/plugins.d/virtdeny.conf");
+        std::smatch m;
+        REQUIRE(std::regex_search(plugin, m, std::regex(R"(\npath *= *(\S+))")));
+        const std::string wrapper = m[1];
+        CHECK(wrapper.rfind("/usr/local/libexec/", 0) == 0);
+        REQUIRE(fs::exists(stage + wrapper));
+        CHECK((fs::status(stage + wrapper).permissions() & fs::perms::owner_exec) != fs::perms::none);
+        const std::string script = test::read_file(stage + wrapper);
+        CHECK(script.find("exec /usr/local/bin/virtdeny ") != std::string::npos);
+        CHECK(script.find("/usr/bin/virtdeny") == std::string::npos);
+        CHECK((fs::status(stage + "/etc/audit/plugins.d/virtdeny.conf").permissions() & fs::perms::others_read) ==
+              fs::perms::none);
+    }
+    const auto shown = test::run("env -u VIRTDENY_RULES " + test::shell_quote(prefix + "/bin/virtdeny") +
+                                 " rules show vd-dev-memfd");
+    CHECK(shown.status == 0);
+    CHECK(shown.out.find("# " + prefix + "/share/virtdeny/rules/devices/devices.yaml:") != std::string::npos);
+    std::error_code ec;
+    fs::remove_all(stage, ec);
 }

@@ -5,6 +5,7 @@
 #include <analyzer/ingest/fields.hpp>
 #include <analyzer/ingest/line_reader.hpp>
 #include <analyzer/ingest/record_parser.hpp>
+#include <analyzer/util/text.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -244,4 +245,30 @@ TEST_CASE("syslog dates: classic and ISO 8601 with fraction and zone", "[ingest]
     CHECK(ingest::parse_syslog_time("Mar 14 02:15:10 host kernel:", 2024) == 1710382510000);
     CHECK(ingest::parse_syslog_time("Mar  4 02:15:10 host kernel:", 2024) == 1709518510000);
     CHECK(ingest::parse_syslog_time("no date here", 2024) == 0);
+}
+
+TEST_CASE("syslog dates without a year: this year, last year when ahead of now, or --year", "[ingest]")
+{
+    const std::string line =
+        "Dec 30 10:00:00 kvm01 audit[4242]: AVC apparmor=\"DENIED\" operation=\"open\" profile=\"libvirt-x\" "
+        "name=\"/srv/a.img\" pid=4242 comm=\"qemu-system-x86\" requested_mask=\"r\" denied_mask=\"r\"";
+    const std::int64_t jan_5_2027 = 1799107200000;  // 2027-01-05T00:00:00Z
+    ingest::RecordParser parser;
+    // read on 5 January 2027: 30 December 2027 would be in the future, so it is 2026's
+    parser.set_default_year(2027, false, jan_5_2027);
+    REQUIRE(parser.parse(line) == ingest::LineKind::records);
+    CHECK(util::iso8601_utc(parser.record(0).time_ms) == "2026-12-30T10:00:00.000Z");
+    // an admin's --year is taken as it is
+    parser.set_default_year(2027, true, jan_5_2027);
+    REQUIRE(parser.parse(line) == ingest::LineKind::records);
+    CHECK(util::iso8601_utc(parser.record(0).time_ms) == "2027-12-30T10:00:00.000Z");
+    // a date of the past stays in the current year
+    const std::string june = "Jun 10 06:25:22" + line.substr(15);
+    parser.set_default_year(2027, false, jan_5_2027 + 200LL * 86400000);
+    REQUIRE(parser.parse(june) == ingest::LineKind::records);
+    CHECK(util::iso8601_utc(parser.record(0).time_ms) == "2027-06-10T06:25:22.000Z");
+    // the option, end to end
+    const auto r = test::virtdeny("explain --format json --year 2019 -", line + "\n");
+    CHECK(r.out.find("\"first_seen\":\"2019-12-30T10:00:00.000Z\"") != std::string::npos);
+    CHECK(test::virtdeny("explain --year 19999 -", line + "\n").status == 2);
 }
