@@ -13,12 +13,14 @@ namespace virtdeny::live {
 
 namespace {
 
+// "VM web01", "libvirt daemon" or "host", after "node hv02" on a collector (node= records).
 std::string who(const model::Finding& f)
 {
+    const std::string node = f.node.empty() ? std::string() : "node " + f.node + " ";
     if (f.domain) {
-        return "VM " + (f.domain->name.empty() ? f.domain->uuid : f.domain->name);
+        return node + "VM " + (f.domain->name.empty() ? f.domain->uuid : f.domain->name);
     }
-    return f.host_level ? std::string("libvirt daemon") : std::string("host");
+    return node + (f.host_level ? std::string("libvirt daemon") : std::string("host"));
 }
 
 std::string object_of(const model::Finding& f)

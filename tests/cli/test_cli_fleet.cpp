@@ -200,6 +200,15 @@ TEST_CASE("fleet: one follow on the collector, from a pipe, the audisp stream an
     CHECK(piped.status == 0);
     check_follow_events(json_lines(piped.out));
 
+    // in text, each new finding says which hypervisor it came from
+    const auto text = test::virtdeny("follow -", input);
+    CHECK(text.status == 0);
+    for (const char* who : {"node hv01.lab.example.net VM web01", "node hv02.lab.example.net VM web02",
+                            "node hv02.lab.example.net VM db02", "node hv03.lab.example.net VM ci-runner-7"}) {
+        INFO(text.out);
+        CHECK(text.out.find(who) != std::string::npos);
+    }
+
     // the collector's dispatcher stream (auditd distribute_network = yes, plugin virtdeny)
     const auto audisp = test::virtdeny("follow --audisp --format json", test::read_file(fleet_dir() + "/plugin-stream.log"));
     CHECK(audisp.status == 0);
