@@ -305,8 +305,12 @@ std::string memfd_rule(const model::Finding& f)
     if (f.domain && is_uuid(f.domain->uuid) && util::starts_with(path, prefix + f.domain->uuid + "-")) {
         prefix += f.domain->uuid + "-";
     }
+    // mkstemp's six random characters, as the policy writer (suggest) does; a name of another
+    // length (a per-VM prefix, another QEMU) keeps the prefix and one '*' (no '/' can match)
+    const std::size_t suffix = path.size() - prefix.size();
+    const bool mkstemp_name = path.size() >= prefix.size() && suffix == 6 && path.find('/', prefix.size()) == std::string::npos;
     std::string quoted = emit::apparmor_quote_path(prefix);
-    quoted.insert(quoted.size() - 1, "*");
+    quoted.insert(quoted.size() - 1, mkstemp_name ? "??????" : "*");
     const std::string perms = emit::apparmor_file_perms(f);  // only the denied permissions
     return perms.empty() ? std::string() : "owner " + quoted + " " + perms + ",";
 }

@@ -125,7 +125,7 @@ const std::vector<CauseCase>& cases()
         // AppArmor, per VM
         {"vd-aa-memfd-fallback", "seed-001-memfd-tmp", "/tmp/memfd-tNpKSj", "memfd",
          {"instance-0000002a", "memfd_create()", "mkstemp", "failed to allocate shared memory"},
-         {{"apparmor-rule", Scope::domain, "owner \"/tmp/memfd-*\" w,"},
+         {{"apparmor-rule", Scope::domain, "owner \"/tmp/memfd-??????\" w,"},
           {"host-change", Scope::host, "apt install linux-generic-hwe-16.04"}}},
         {"vd-aa-memfd-tmpdir", "seed-001-memfd-tmp", "/var/tmp/", "memfd", {"temporary directory", "harmless"},
          {{"apparmor-rule", Scope::domain, "\"/var/tmp/\" r,"}}},

@@ -242,9 +242,11 @@ TEST_CASE("templates: log text never escapes into a generated rule or command", 
     CHECK(kb::share_tree_rule(f, nullptr).empty());
 
     f.path = "/tmp/memfd-tNpKSj";
-    CHECK(kb::memfd_rule(f) == "owner \"/tmp/memfd-*\" rw,");
+    CHECK(kb::memfd_rule(f) == "owner \"/tmp/memfd-??????\" rw,");  // mkstemp's six characters
     f.path = "/tmp/memfd-5b7c9e2a-1f3d-4c6b-8a9e-0d2f4b6c8e1a-qeHrBV";
-    CHECK(kb::memfd_rule(f) == "owner \"/tmp/memfd-5b7c9e2a-1f3d-4c6b-8a9e-0d2f4b6c8e1a-*\" rw,");
+    CHECK(kb::memfd_rule(f) == "owner \"/tmp/memfd-5b7c9e2a-1f3d-4c6b-8a9e-0d2f4b6c8e1a-??????\" rw,");
+    f.path = "/tmp/memfd-pc.ram.0";  // not a mkstemp name: the prefix and one '*' (never a '/')
+    CHECK(kb::memfd_rule(f) == "owner \"/tmp/memfd-*\" rw,");
     f.path = "/srv/memfd-x";
     CHECK(kb::memfd_rule(f).empty());
 
