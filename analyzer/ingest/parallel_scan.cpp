@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <memory>
 #include <mutex>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -17,39 +16,74 @@ namespace virtdeny::ingest {
 
 namespace {
 
-// One chunk's mapping: [begin, end) of the file, mapped from the page below begin.
-struct Mapping
+// A pool of chunk buffers, reused: a chunk is read into one with pread (one copy from the
+// page cache) rather than mapped, so no page tables are built and torn down per chunk (with
+// mmap that cost, munmap's TLB work above all, fell on the thread that replays the chunks).
+class BufferPool
 {
-    void* base = MAP_FAILED;
-    std::size_t length = 0;
+public:
+    std::vector<char> take()
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (m_free.empty()) {
+            return {};
+        }
+        std::vector<char> b = std::move(m_free.back());
+        m_free.pop_back();
+        return b;
+    }
+    void give(std::vector<char>&& b)
+    {
+        if (b.capacity() == 0) {
+            return;
+        }
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_free.push_back(std::move(b));
+    }
+
+private:
+    std::mutex m_mutex;
+    std::vector<std::vector<char>> m_free;
+};
+
+// One chunk's bytes: [begin, end) of the file.
+struct Chunk
+{
+    std::vector<char> bytes;
     const char* data = nullptr;
     std::size_t size = 0;
 
-    bool map(int fd, std::uint64_t begin, std::uint64_t end, std::string& error)
+    bool load(int fd, std::uint64_t begin, std::uint64_t end, BufferPool& pool, std::string& error)
     {
-        static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-        const std::uint64_t from = begin & ~(page - 1);
-        length = static_cast<std::size_t>(end - from);
         size = static_cast<std::size_t>(end - begin);
-        if (size == 0) {
-            return true;
+        if (bytes.capacity() == 0) {
+            bytes = pool.take();
         }
-        base = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, static_cast<off_t>(from));
-        if (base == MAP_FAILED) {
-            error = std::strerror(errno);
-            return false;
+        if (bytes.size() < size) {
+            bytes.resize(size);  // grows a pooled buffer only for a longer chunk
         }
-        data = static_cast<const char*>(base) + (begin - from);
+        std::size_t got = 0;
+        while (got < size) {
+            const ssize_t n = ::pread(fd, bytes.data() + got, size - got, static_cast<off_t>(begin + got));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                error = n == 0 ? std::string("file shrank while being read") : std::string(std::strerror(errno));
+                return false;
+            }
+            got += static_cast<std::size_t>(n);
+        }
+        data = bytes.data();
         return true;
     }
-    void unmap()
+    void release(BufferPool& pool)
     {
-        if (base != MAP_FAILED) {
-            ::munmap(base, length);
-            base = MAP_FAILED;
-        }
+        pool.give(std::move(bytes));
+        bytes = {};
+        data = nullptr;
+        size = 0;
     }
-    ~Mapping() { unmap(); }
 };
 
 struct BadLine
@@ -62,7 +96,7 @@ using Item = std::variant<Record, model::Event>;
 
 struct ChunkResult
 {
-    Mapping mapping;
+    Chunk mapping;
     bool done = false;
     bool failed = false;
     std::string error;
@@ -170,14 +204,15 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
     auto begin_of = [&](std::size_t i) { return i == 0 ? std::uint64_t(0) : ends[i - 1]; };
 
     std::uint64_t line_offset = 0;
+    BufferPool pool;
     if (options.threads <= 1 || n <= 1) {
+        Chunk one;  // one buffer, reused for every chunk
         for (std::size_t i = 0; i < n; ++i) {
-            Mapping m;
-            if (!m.map(fd, begin_of(i), ends[i], error)) {
+            if (!one.load(fd, begin_of(i), ends[i], pool, error)) {
                 error = path + ": " + error;
                 return false;
             }
-            ::madvise(m.base, m.length, MADV_SEQUENTIAL);
+            const Chunk& m = one;
             const RegionPos pos = scanner.scan_region(m.data, m.size, begin_of(i), line_offset, i + 1 == n, path,
                                                       input_index, UINT64_MAX, options.max_line);
             line_offset += pos.lines;
@@ -201,7 +236,7 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
 
     auto process = [&](std::size_t i) {
         ChunkResult& r = results[i];
-        if (!r.mapping.map(fd, begin_of(i), ends[i], r.error)) {
+        if (!r.mapping.load(fd, begin_of(i), ends[i], pool, r.error)) {
             r.failed = true;
             return;
         }
@@ -324,7 +359,7 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
         }
         line_offset += r.lines;
         // release the chunk
-        r.mapping.unmap();
+        r.mapping.release(pool);
         std::vector<Item>().swap(r.items);
         std::vector<BadLine>().swap(r.bad);
         r.snapshot.reset();

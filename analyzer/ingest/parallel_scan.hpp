@@ -1,5 +1,5 @@
-// Scanning a regular file: mapped chunk by chunk (memory bounded by the chunks in flight,
-// not the file), and with several threads split at line boundaries. Each worker scans its
+// Scanning a regular file: read chunk by chunk into pooled buffers with pread (memory bounded
+// by the chunks in flight, not the file; no page tables built and torn down per chunk), and with several threads split at line boundaries. Each worker scans its
 // chunk with its own assembler from an empty state and records what it would hand on
 // (completed events, VIRT_* records, bad lines) in order. The calling thread replays the
 // chunks in file order into the real assembler, registry and diagnostics; at the start of
@@ -45,7 +45,7 @@ bool is_mappable_file(const std::string& path);
 // Scans the regular file at path as `scanner` would line by line (scanner's assembler,
 // registry and diagnostics receive everything in input order); `on_event` is the
 // assembler's handler, given again to adopted worker assemblers. false with error set
-// when the file cannot be opened or mapped.
+// when the file cannot be opened or read.
 bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanner& scanner,
                       EventAssembler& assembler, const EventAssembler::EventHandler& on_event,
                       correlate::VmRegistry& registry, util::Diagnostics& diagnostics,
