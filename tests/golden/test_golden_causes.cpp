@@ -185,8 +185,8 @@ const std::vector<CauseCase>& cases()
         {"vd-aa-libvirtd-vfio", "seed-003-libvirtd-profile", "/dev/vfio/12", "vfio", {"VFIO groups", "virt-aa-helper"},
          {{"apparmor-rule", Scope::daemon, "owner \"/dev/vfio/12\" rw,"}}},
         {"vd-aa-libvirtd-helper", "seed-003-libvirtd-profile", "/usr/lib/libvirt/libvirt_parthelper", "helper",
-         {"libvirt_parthelper", "unconfined"},
-         {{"apparmor-rule", Scope::daemon, "\"/usr/lib/libvirt/libvirt_parthelper\" Ux,"}}},
+         {"libvirt_parthelper", "must be allowed to run"},
+         {{"apparmor-rule", Scope::daemon, "\"/usr/lib/libvirt/libvirt_parthelper\" ix,"}}},
         {"vd-aa-libvirtd-capability", "", "", "capability", {"capability mknod"},
          {{"apparmor-rule", Scope::daemon, "capability mknod,"}}},
     };
