@@ -63,8 +63,22 @@ bool FollowEngine::setup()
             m_diagnostics.error("libvirt-xml: " + e);
         }
     }
+    // audit2why answers from the binary policy, as explain gives them (a new policy after
+    // semodule -i is picked up by SIGHUP)
+    std::unique_ptr<kb::PolicyQuery> policy;
+    if (!m_config.policy_file.empty()) {
+        std::string error;
+        policy = kb::PolicyQuery::open(m_config.policy_file, error);
+        if (!policy) {
+            m_diagnostics.error("policy: " + error);
+            return false;
+        }
+    } else {
+        policy = kb::PolicyQuery::open_loaded();
+    }
     m_kb = std::move(kb);
     m_xml = std::move(xml);
+    m_policy = std::move(policy);
     return true;
 }
 
@@ -72,10 +86,12 @@ void FollowEngine::reload()
 {
     auto old_kb = std::move(m_kb);
     auto old_xml = std::move(m_xml);
+    auto old_policy = std::move(m_policy);
     if (!setup()) {
         m_diagnostics.error("reload failed: keeping the rules loaded before");
         m_kb = std::move(old_kb);
         m_xml = std::move(old_xml);
+        m_policy = std::move(old_policy);
         return;
     }
     for (auto& [key, state] : m_keys) {
@@ -94,7 +110,7 @@ void FollowEngine::on_event(model::Event& event)
     ++m_events;
     const correlate::DomainXmlIndex* xml = m_xml && !m_xml->domains().empty() ? m_xml.get() : nullptr;
     correlate::Correlator correlator(m_registry, xml);
-    kb::Advisor advisor(*m_kb, xml);
+    kb::Advisor advisor(*m_kb, xml, m_policy.get());
     for (const model::Denial& d : event.denials) {
         ++m_denials;
         model::Finding f = aggregate::Aggregator::make_finding(d, event);

@@ -10,6 +10,7 @@
 #include <analyzer/ingest/event_assembler.hpp>
 #include <analyzer/ingest/scanner.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
+#include <analyzer/kb/policy_query.hpp>
 #include <analyzer/model/finding.hpp>
 #include <analyzer/util/diagnostics.hpp>
 
@@ -74,6 +75,7 @@ private:
     std::FILE* m_out;
     std::unique_ptr<kb::KnowledgeBase> m_kb;
     std::unique_ptr<correlate::DomainXmlIndex> m_xml;
+    std::unique_ptr<kb::PolicyQuery> m_policy;  // --policy or the loaded policy (reloaded on SIGHUP)
     correlate::VmRegistry m_registry;
     ingest::EventAssembler m_assembler;
     ingest::Scanner m_scanner;

@@ -215,3 +215,26 @@ TEST_CASE("golden policy: --policy with a file that is no binary policy is a usa
     CHECK(bad.status == 2);
     CHECK(bad.err.find("not a binary SELinux policy") != std::string::npos);
 }
+
+TEST_CASE("golden policy: follow --policy gives each new finding the answers explain --policy gives", "[golden][policy][live]")
+{
+    REQUIRE_DEBIAN_POLICY();
+    const std::string policy = test::shell_quote(test::debian_policy_file());
+    const auto explained = explain("--policy " + policy);
+    // follow - reads the same log from a pipe: one object per denial event, advised once per finding
+    const auto r = test::run("cd " + test::shell_quote(k_fixture.string()) + " && " + test::shell_quote(test::binary()) +
+                             " follow --format json --libvirt-xml libvirt --policy " + policy + " - < input.log");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto followed = findings_of(r.out);
+    REQUIRE(followed.size() >= explained.size());
+    for (const json& f : explained) {
+        if (f["mac"] != "selinux" || f["object"]["path"].is_null()) {
+            continue;
+        }
+        const json& g = by_path(followed, f["object"]["path"].get<std::string>());
+        INFO(f["object"]["path"]);
+        CHECK(g["explanation"] == f["explanation"]);
+        CHECK(g["fixes"] == f["fixes"]);
+    }
+}
