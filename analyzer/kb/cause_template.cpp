@@ -348,6 +348,15 @@ std::optional<std::string> expand_template(std::string_view text, const Template
             if (!v) {
                 return false;
             }
+            // "of VM {vm}" with no VM known reads "of an unidentified VM", not "of VM an ..."
+            if (name == "vm" && vm_name(context.finding).empty() && out.size() >= 3 &&
+                out.compare(out.size() - 3, 3, "VM ") == 0) {
+                out.resize(out.size() - 3);
+                if (out.empty() || (out.size() >= 2 && out.compare(out.size() - 2, 2, ". ") == 0)) {
+                    out += "An unidentified VM";  // it starts a sentence
+                    return true;
+                }
+            }
             out += *v;
             return true;
         });

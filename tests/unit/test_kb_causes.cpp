@@ -256,6 +256,16 @@ TEST_CASE("templates: log text never escapes into a generated rule or command", 
           == "semanage fcontext -a -t svirt_image_t '/srv/vms/a'\\''b\\.img'");
     CHECK(kb::expand_template("{vm} {path}", context) == "web01 /srv/vms/a'b.img");
     CHECK(kb::expand_template("\"/x/{,**}\" {uuid}", context) == "\"/x/{,**}\" 5b7c9e2a-1f3d-4c6b-8a9e-0d2f4b6c8e1a");
+    {
+        // no VM known: the prose reads as English
+        model::Finding anon = f;
+        anon.domain.reset();
+        anon.comm = "qemu-kvm";
+        const kb::TemplateContext none{anon, nullptr};
+        CHECK(kb::expand_template("QEMU ({comm}) of VM {vm} was denied", none) == "QEMU (qemu-kvm) of an unidentified VM was denied");
+        CHECK(kb::expand_template("VM {vm} ({comm}) was denied", none) == "An unidentified VM (qemu-kvm) was denied");
+        CHECK(kb::expand_template("It failed. VM {vm} stopped", none) == "It failed. An unidentified VM stopped");
+    }
     // SELinux types that are not identifiers drop the fix.
     f.mac = model::Mac::selinux;
     f.subject = "system_u:system_r:svirt_t:s0";
