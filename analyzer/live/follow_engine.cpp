@@ -41,7 +41,31 @@ FollowEngine::FollowEngine(const cli::Config& config, util::Diagnostics& diagnos
     if (config.year != 0) {
         m_scanner.set_default_year(config.year, true);
     }
+    // A VM started or stopped (libvirt's VIRT_* records): its domain XML under
+    // /run/libvirt/qemu is new or gone, so read the --libvirt-xml directories again before the
+    // next denial is explained (at boot the plugin starts before libvirtd has written any).
+    m_scanner.on_virt([this](const ingest::Record& record) {
+        m_registry.add(record);
+        m_xml_stale = true;
+    });
     m_last_summary_ms = ingest::wall_clock_ms();
+}
+
+void FollowEngine::refresh_xml()
+{
+    m_xml_stale = false;
+    if (m_config.libvirt_xml.empty()) {
+        return;
+    }
+    auto xml = std::make_unique<correlate::DomainXmlIndex>();
+    for (const auto& path : m_config.libvirt_xml) {
+        std::vector<std::string> errors;  // said at start and on SIGHUP; quiet here
+        xml->load(path, errors);
+    }
+    m_xml = std::move(xml);
+    for (auto& [key, state] : m_keys) {
+        state.advised = false;  // a device may now be known by its XML
+    }
 }
 
 bool FollowEngine::setup()
@@ -108,6 +132,9 @@ void FollowEngine::line(std::string_view line, std::string_view input_name)
 void FollowEngine::on_event(model::Event& event)
 {
     ++m_events;
+    if (m_xml_stale) {
+        refresh_xml();
+    }
     const correlate::DomainXmlIndex* xml = m_xml && !m_xml->domains().empty() ? m_xml.get() : nullptr;
     correlate::Correlator correlator(m_registry, xml);
     kb::Advisor advisor(*m_kb, xml, m_policy.get());

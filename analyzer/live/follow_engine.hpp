@@ -66,6 +66,7 @@ private:
     };
 
     void on_event(model::Event& event);
+    void refresh_xml();
     void print_json(const model::Finding& f, const model::Event& event);
     void print_text_new(const model::Finding& f);
     void print_summary(bool final_summary);
@@ -75,7 +76,8 @@ private:
     std::FILE* m_out;
     std::unique_ptr<kb::KnowledgeBase> m_kb;
     std::unique_ptr<correlate::DomainXmlIndex> m_xml;
-    std::unique_ptr<kb::PolicyQuery> m_policy;  // --policy or the loaded policy (reloaded on SIGHUP)
+    std::unique_ptr<kb::PolicyQuery> m_policy;
+    bool m_xml_stale = false;                    // a VIRT_* record since the XML was read  // --policy or the loaded policy (reloaded on SIGHUP)
     correlate::VmRegistry m_registry;
     ingest::EventAssembler m_assembler;
     ingest::Scanner m_scanner;

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <sstream>
 
 using namespace virtdeny;
@@ -93,4 +94,33 @@ TEST_CASE("netlink messages become audit.log lines", "[live][netlink]")
     CHECK(live::netlink_to_line(1400, "audit(1710382510.170:815): apparmor=\"DENIED\"\n") ==
           "type=AVC msg=audit(1710382510.170:815): apparmor=\"DENIED\"");
     CHECK(live::netlink_to_line(1320, "audit(1.0:2): ") == "type=EOE msg=audit(1.0:2): ");
+}
+
+TEST_CASE("follow: domain XML written after follow started is read when the VM starts", "[live][xml]")
+{
+    // at boot the auditd plugin starts before libvirtd writes /run/libvirt/qemu/*.xml
+    const std::string dir = test::temp_dir();
+    const std::string uuid = "7d1e5a40-2b3c-4d5e-8f60-718293a4b5c6";
+    test::FollowProcess follow({"follow", "-", "--format", "json", "--libvirt-xml", dir}, true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // follow has read the (empty) directory
+    test::write_file(dir + "/odd01.xml",
+                     "<domain type='kvm'><name>odd01</name><uuid>" + uuid + "</uuid><devices>"
+                     "<disk type='file' device='disk'><source file='/srv/odd/place.bin'/><target dev='vda'/></disk>"
+                     "</devices></domain>\n");
+    follow.write_stdin("type=VIRT_MACHINE_ID msg=audit(1733050000.100:500): pid=1 uid=0 auid=4294967295 "
+                       "ses=4294967295 subj=libvirtd msg='virt=kvm vm=\"odd01\" uuid=" + uuid + " vm-ctx=libvirt-" +
+                       uuid + " img-ctx=libvirt-" + uuid +
+                       " model=apparmor exe=\"/usr/sbin/libvirtd\" hostname=? addr=? terminal=? res=success'\n"
+                       "type=AVC msg=audit(1733050001.200:501): apparmor=\"DENIED\" operation=\"open\" profile=\"libvirt-" +
+                       uuid + "\" name=\"/srv/odd/place.bin\" pid=4242 comm=\"qemu-system-x86\" requested_mask=\"r\" "
+                       "denied_mask=\"r\" fsuid=64055 ouid=64055\n");
+    REQUIRE(follow.wait_lines(1, 3000) == 1);
+    follow.close_stdin();
+    CHECK(follow.wait(5000) == 0);
+    const std::string out = follow.lines().front().text;
+    INFO(out);
+    // the path is only known as this VM's disk from its XML (a path guess would say "other")
+    CHECK(out.find("\"device\":\"disk-image\"") != std::string::npos);
+    CHECK(out.find("\"name\":\"odd01\"") != std::string::npos);
+    std::filesystem::remove_all(dir);
 }
