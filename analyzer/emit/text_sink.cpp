@@ -20,7 +20,6 @@ std::string group_title(const model::Finding& f)
         if (!f.domain->uuid.empty()) {
             title += " " + f.domain->uuid;
         }
-        title += " [via " + f.domain->via + "]";
     } else if (f.host_level) {
         title = "libvirt daemons (host)";
     } else {
@@ -36,7 +35,9 @@ std::string group_title(const model::Finding& f)
 
 std::vector<FindingGroup> group_findings(const std::vector<model::Finding>& findings)
 {
+    // one group per VM, whichever signals named it: "[via apparmor-profile, virt-pid]"
     std::vector<FindingGroup> groups;
+    std::vector<std::vector<std::string>> vias;
     std::map<std::string, std::size_t> index;
     for (const auto& f : findings) {
         const std::string title = group_title(f);
@@ -44,9 +45,19 @@ std::vector<FindingGroup> group_findings(const std::vector<model::Finding>& find
         if (it == index.end()) {
             it = index.emplace(title, groups.size()).first;
             groups.push_back(FindingGroup{title, 0, {}});
+            vias.emplace_back();
         }
         groups[it->second].count += f.count;
         groups[it->second].findings.push_back(&f);
+        auto& v = vias[it->second];
+        if (f.domain && std::find(v.begin(), v.end(), f.domain->via) == v.end()) {
+            v.push_back(f.domain->via);
+        }
+    }
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        if (!vias[i].empty()) {
+            groups[i].title += " [via " + util::join(vias[i], ", ") + "]";
+        }
     }
     for (auto& g : groups) {
         std::stable_sort(g.findings.begin(), g.findings.end(),
@@ -76,7 +87,8 @@ void TextSink::end(const RunStats& stats)
             std::fprintf(m_out, "  %s %s %s {%s} on %s  [%s] x%llu%s\n",
                          style(f->enforced ? "31" : "33", f->enforced ? "DENIED " : "ALLOWED").c_str(),
                          model::to_string(f->mac), printable(f->tclass).c_str(),
-                         printable(util::join(f->permissions, " ")).c_str(), printable(object).c_str(), f->device.c_str(),
+                         printable(util::join(f->permissions, " ")).c_str(), printable(object).c_str(),
+                         printable(f->device).c_str(),
                          static_cast<unsigned long long>(f->count),
                          f->enforced ? "" : " (not enforced)");
             std::fprintf(m_out, "    subject: %s  process: %s%s%s\n", printable(f->subject).c_str(),
@@ -86,7 +98,7 @@ void TextSink::end(const RunStats& stats)
                          util::iso8601_utc(f->last_seen_ms).c_str());
             std::fprintf(m_out, "    why: %s\n", printable(f->explanation).c_str());
             for (const auto& fix : f->fixes) {
-                std::fprintf(m_out, "    fix [%s, %s]: %s\n", fix.kind.c_str(), model::to_string(fix.scope),
+                std::fprintf(m_out, "    fix [%s, %s]: %s\n", printable(fix.kind).c_str(), model::to_string(fix.scope),
                              style("32", printable(fix.text)).c_str());
                 if (!fix.note.empty()) {
                     std::fprintf(m_out, "        %s\n", printable(fix.note).c_str());
