@@ -14,9 +14,26 @@ namespace {
 
 void add_unique(std::vector<std::string>& list, const std::string& value)
 {
-    if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end()) {
+    if (!value.empty() && list.size() < Aggregator::k_max_permissions
+        && std::find(list.begin(), list.end(), value) == list.end()) {
         list.push_back(value);
     }
+}
+
+// Heap bytes of a string (nothing while it fits the small-string buffer), with the
+// allocator's overhead.
+std::size_t heap_bytes(const std::string& s)
+{
+    return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0;
+}
+
+std::size_t heap_bytes(const std::vector<std::string>& list)
+{
+    std::size_t n = list.capacity() * sizeof(std::string);
+    for (const auto& s : list) {
+        n += heap_bytes(s);
+    }
+    return n;
 }
 
 const char* mask_letter_word(char c)
@@ -257,6 +274,28 @@ void merge_into(Finding& a, const Finding& b)
     }
 }
 
+std::size_t approx_bytes(const Finding& f)
+{
+    const Denial& d = f.sample;
+    std::size_t n = sizeof(Finding) + f.pids.capacity() * sizeof(std::int64_t) + heap_bytes(f.permissions)
+        + heap_bytes(d.permissions);
+    for (const std::string* s : {&f.node, &f.subject, &f.comm, &f.exe, &f.path, &f.tcontext, &f.tclass, &f.operation,
+                                 &f.device, &f.explanation, &f.rule_id, &f.proctitle}) {
+        n += heap_bytes(*s);
+    }
+    for (const std::string* s : {&d.record_type, &d.node, &d.comm, &d.exe, &d.scontext, &d.tcontext, &d.tclass,
+                                 &d.path, &d.name, &d.dev, &d.ino, &d.ioctlcmd, &d.apparmor, &d.operation, &d.profile,
+                                 &d.name2, &d.requested_mask, &d.denied_mask, &d.capname, &d.family, &d.sock_type,
+                                 &d.protocol, &d.signal, &d.peer, &d.peer_addr, &d.info, &d.aa_class, &d.bus,
+                                 &d.dbus_path, &d.interface, &d.member, &d.fstype, &d.flags, &d.srcname}) {
+        n += heap_bytes(*s);
+    }
+    for (const auto& fix : f.fixes) {
+        n += sizeof(fix) + heap_bytes(fix.kind) + heap_bytes(fix.text) + heap_bytes(fix.note) + heap_bytes(fix.file);
+    }
+    return n;
+}
+
 std::string final_key(const Finding& f)
 {
     std::string k = f.node;
@@ -309,6 +348,13 @@ void Aggregator::add(const model::Event& event)
             ++m_overflow;
             continue;
         }
+        // the finding, its provisional key and the index node holding it
+        const std::size_t cost = approx_bytes(f) + 2 * heap_bytes(key) + sizeof(std::size_t) + 64;
+        if (m_bytes + cost > m_max_bytes) {
+            ++m_overflow;
+            continue;
+        }
+        m_bytes += cost;
         m_index.emplace(std::move(key), m_findings.size());
         m_findings.push_back(std::move(f));
     }
@@ -316,23 +362,33 @@ void Aggregator::add(const model::Event& event)
 
 std::vector<Finding> Aggregator::finish(const correlate::Correlator& correlator)
 {
-    std::vector<Finding> out;
-    std::unordered_map<std::string, std::size_t> index;
+    // merged in place: the provisional keys go first, and no second array of findings is
+    // built next to the first
+    std::unordered_map<std::string, std::size_t>().swap(m_index);
     std::sort(m_findings.begin(), m_findings.end(),
               [](const Finding& a, const Finding& b) { return a.first_seq < b.first_seq; });
-    for (Finding& f : m_findings) {
+    std::unordered_map<std::string, std::size_t> index;
+    index.reserve(m_findings.size());
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < m_findings.size(); ++i) {
+        Finding& f = m_findings[i];
         correlator.correlate(f);
         std::string key = final_key(f);
         auto it = index.find(key);
         if (it != index.end()) {
-            merge_into(out[it->second], f);
+            merge_into(m_findings[it->second], f);
             continue;
         }
-        index.emplace(std::move(key), out.size());
-        out.push_back(std::move(f));
+        index.emplace(std::move(key), kept);
+        if (kept != i) {
+            m_findings[kept] = std::move(f);
+        }
+        ++kept;
     }
-    m_findings.clear();
-    m_index.clear();
+    m_findings.erase(m_findings.begin() + static_cast<std::ptrdiff_t>(kept), m_findings.end());
+    std::vector<Finding> out = std::move(m_findings);
+    m_findings = std::vector<Finding>();
+    m_bytes = 0;
     return out;
 }
 

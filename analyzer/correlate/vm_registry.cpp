@@ -121,8 +121,8 @@ void VmRegistry::add(const ingest::Record& record)
         return;
     }
     const std::string nk = key(record.node, uuid);
-    if (!name.empty()) {
-        m_names[nk] = name;
+    if (!name.empty() && (m_names.size() < k_max_instances || m_names.count(nk) != 0)) {
+        m_names[nk] = name;  // bounded like the instances: a stream of new uuids must not grow it
     }
     const bool starts = record.type == RecordType::virt_machine_id
         || (record.type == RecordType::virt_control && op == "start");

@@ -194,7 +194,17 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
                 continue;
             }
             std::string base = set.target_file.substr(set.target_file.rfind('/') + 1);
-            std::string rules_name = g.host ? "apparmor-" + base + ".rules" : std::string("apparmor.rules");
+            // a file name of our own: only [A-Za-z0-9._-], so that it is safe inside "$here/..."
+            // in apply.sh (the profile name comes from the log)
+            std::string file_base = base;
+            for (char& c : file_base) {
+                const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+                    || c == '_' || c == '-';
+                if (!safe) {
+                    c = '_';
+                }
+            }
+            std::string rules_name = g.host ? "apparmor-" + file_base + ".rules" : std::string("apparmor.rules");
             for (int n = 2; used_files.count(rules_name); ++n) {
                 rules_name = "apparmor-" + std::to_string(n) + ".rules";
             }
@@ -247,7 +257,13 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
                 readme += fix_line(relabel->kind, relabel->scope, f->path, relabel->text, relabel->note);
                 continue;
             }
-            module_findings.push_back(f);
+            // only where explain offers an allow rule: not for an MCS/constraint denial (an allow
+            // rule cannot lift it), a SELINUX_ERR, or a cause whose fix is a boolean or a mount option
+            const bool allow_fix = std::any_of(f->fixes.begin(), f->fixes.end(),
+                                               [](const model::Fix& x) { return x.kind == "selinux-allow"; });
+            if (allow_fix) {
+                module_findings.push_back(f);
+            }
         }
         if (!module_findings.empty()) {
             const std::string mod_name = g.host ? std::string("virtdeny_host") : selinux_module_name(g.name, g.uuid);

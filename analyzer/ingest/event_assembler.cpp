@@ -3,6 +3,7 @@
 #include <analyzer/ingest/fields.hpp>
 #include <analyzer/util/text.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace virtdeny::ingest {
@@ -13,13 +14,19 @@ std::int64_t wall_clock_ms()
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-EventAssembler::EventAssembler(EventHandler handler) : m_handler(std::move(handler)) {}
-
-EventAssembler::Open* EventAssembler::find_open(std::string_view node, std::uint64_t serial)
+EventAssembler::EventAssembler(EventHandler handler, Limits limits)
+    : m_handler(std::move(handler)), m_limits(limits)
 {
-    // newest first: the matching event is almost always the most recent one
+    m_limits.max_open = std::max<std::size_t>(1, m_limits.max_open);
+    m_limits.max_denials = std::max<std::size_t>(1, m_limits.max_denials);
+}
+
+EventAssembler::Open* EventAssembler::find_open(const Record& record)
+{
+    // newest first: the matching event is almost always the most recent one. The time is
+    // part of the event's name: a serial seen again with another time is another event.
     for (auto it = m_open.rbegin(); it != m_open.rend(); ++it) {
-        if (it->event.serial == serial && it->event.node == node) {
+        if (it->event.serial == record.serial && it->event.time_ms == record.time_ms && it->event.node == record.node) {
             return &*it;
         }
     }
@@ -98,6 +105,49 @@ void apply_sibling(model::Event& event, RecordType type, std::string_view body)
     }
 }
 
+namespace {
+
+// What a record costs an open event, about: the record's own text bounds what its fields
+// can hold once copied (hex values decode to half their size).
+std::size_t record_cost(const Record& record)
+{
+    return record.body.size() + record.node.size() + 64;
+}
+
+} // namespace
+
+void EventAssembler::charge(Open& open, std::size_t bytes)
+{
+    open.bytes += bytes;
+    m_open_bytes += bytes;
+}
+
+EventAssembler::Open& EventAssembler::open_event(const Record& record)
+{
+    if (m_open.size() >= m_limits.max_open) {
+        ++m_stats.by_count;
+        emit(0);
+    }
+    m_open.emplace_back();
+    Open& open = m_open.back();
+    open.event.node = std::string(record.node);
+    open.event.serial = record.serial;
+    open.event.time_ms = record.time_ms;
+    open.opened_wall_ms = wall_clock_ms();
+    charge(open, sizeof(Open) + record.node.size());
+    // siblings that came first (older kernels write SYSCALL before AVC), oldest first
+    for (std::size_t k = 0; k < k_ring_size; ++k) {
+        RingEntry& entry = m_ring[(m_ring_next + k) % k_ring_size];
+        if (!entry.used && entry.serial == record.serial && entry.time_ms == record.time_ms
+            && entry.node == record.node) {
+            apply_sibling(open.event, entry.type, entry.body);
+            charge(open, entry.body.size());
+            entry.used = true;
+        }
+    }
+    return open;
+}
+
 void EventAssembler::add_denial(const Record& record, model::Denial&& denial)
 {
     ++m_records;
@@ -110,54 +160,51 @@ void EventAssembler::add_denial(const Record& record, model::Denial&& denial)
         m_handler(ev);
         return;
     }
-    Open* open = find_open(record.node, record.serial);
+    Open* open = find_open(record);
+    if (open && open->event.denials.size() >= m_limits.max_denials) {
+        // one stamp repeated without end (a forged or looping log): complete what is there
+        // and go on in a new event of the same name
+        ++m_stats.by_length;
+        emit(static_cast<std::size_t>(open - m_open.data()));
+        open = nullptr;
+    }
     if (!open) {
-        if (m_open.size() >= k_max_open) {
-            emit(0);
-        }
-        m_open.emplace_back();
-        open = &m_open.back();
-        open->event.node = std::string(record.node);
-        open->event.serial = record.serial;
-        open->event.time_ms = record.time_ms;
-        open->opened_wall_ms = wall_clock_ms();
-        // siblings that came first (older kernels write SYSCALL before AVC), oldest first
-        for (std::size_t k = 0; k < k_ring_size; ++k) {
-            RingEntry& entry = m_ring[(m_ring_next + k) % k_ring_size];
-            if (!entry.used && entry.serial == record.serial && entry.node == record.node) {
-                apply_sibling(open->event, entry.type, entry.body);
-                entry.used = true;
-            }
-        }
+        open = &open_event(record);
     }
     open->last_record = m_records;
     open->event.denials.push_back(std::move(denial));
+    charge(*open, sizeof(model::Denial) + record_cost(record));
     expire();
+    enforce_size();
 }
 
 void EventAssembler::add_sibling(const Record& record)
 {
     ++m_records;
-    if (Open* open = find_open(record.node, record.serial)) {
+    if (Open* open = find_open(record)) {
         apply_sibling(open->event, record.type, record.body);
         open->last_record = m_records;
+        charge(*open, record_cost(record));
     } else {
         RingEntry& entry = m_ring[m_ring_next];
         m_ring_next = (m_ring_next + 1) % k_ring_size;
         entry.node.assign(record.node.data(), record.node.size());
         entry.serial = record.serial;
+        entry.time_ms = record.time_ms;
         entry.type = record.type;
         entry.body.assign(record.body.data(), record.body.size());
         entry.used = false;
     }
     expire();
+    enforce_size();
 }
 
 void EventAssembler::end_of_event(const Record& record)
 {
     ++m_records;
     for (std::size_t i = 0; i < m_open.size(); ++i) {
-        if (m_open[i].event.serial == record.serial && m_open[i].event.node == record.node) {
+        const model::Event& ev = m_open[i].event;
+        if (ev.serial == record.serial && ev.time_ms == record.time_ms && ev.node == record.node) {
             emit(i);
             break;
         }
@@ -165,10 +212,20 @@ void EventAssembler::end_of_event(const Record& record)
     expire();
 }
 
+void EventAssembler::enforce_size()
+{
+    // oldest first, down to the budget; the event just added to may go too (it is then
+    // complete with what it has)
+    while (m_open_bytes > m_limits.max_open_bytes && !m_open.empty()) {
+        ++m_stats.by_size;
+        emit(0);
+    }
+}
+
 void EventAssembler::tick()
 {
     ++m_records;
-    if (!m_open.empty() && m_records - m_open.front().last_record > k_window) {
+    if (!m_open.empty() && m_records - m_open.front().last_record > m_limits.window) {
         expire();
     }
 }
@@ -177,7 +234,8 @@ void EventAssembler::expire()
 {
     std::size_t i = 0;
     while (i < m_open.size()) {
-        if (m_records - m_open[i].last_record > k_window) {
+        if (m_records - m_open[i].last_record > m_limits.window) {
+            ++m_stats.by_age;
             emit(i);
         } else {
             ++i;
@@ -240,14 +298,16 @@ bool EventAssembler::same_state(const EventAssembler& other) const
     for (std::size_t i = 0; i < m_open.size(); ++i) {
         const Open& a = m_open[i];
         const Open& b = other.m_open[i];
-        if (m_records - a.last_record != other.m_records - b.last_record || !same_event(a.event, b.event)) {
+        if (m_records - a.last_record != other.m_records - b.last_record || a.bytes != b.bytes
+            || !same_event(a.event, b.event)) {
             return false;
         }
     }
     for (std::size_t k = 0; k < k_ring_size; ++k) {
         const RingEntry& a = m_ring[(m_ring_next + k) % k_ring_size];
         const RingEntry& b = other.m_ring[(other.m_ring_next + k) % k_ring_size];
-        if (a.serial != b.serial || a.type != b.type || a.used != b.used || a.node != b.node || a.body != b.body) {
+        if (a.serial != b.serial || a.time_ms != b.time_ms || a.type != b.type || a.used != b.used || a.node != b.node
+            || a.body != b.body) {
             return false;
         }
     }
@@ -265,6 +325,7 @@ void EventAssembler::emit(std::size_t index)
 {
     Open done = std::move(m_open[index]);
     m_open.erase(m_open.begin() + static_cast<std::ptrdiff_t>(index));
+    m_open_bytes -= std::min(m_open_bytes, done.bytes);
     m_handler(done.event);
 }
 

@@ -81,6 +81,20 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i)
     return len;
 }
 
+// U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069 (a valid sequence of len bytes at i).
+bool is_bidi_control(std::string_view s, std::size_t i, std::size_t len)
+{
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    if (len == 2) {
+        return b(0) == 0xD8 && b(1) == 0x9C;
+    }
+    if (len != 3 || b(0) != 0xE2) {
+        return false;
+    }
+    return (b(1) == 0x80 && (b(2) == 0x8E || b(2) == 0x8F || (b(2) >= 0xAA && b(2) <= 0xAE)))
+        || (b(1) == 0x81 && b(2) >= 0xA6 && b(2) <= 0xA9);
+}
+
 void append_byte_escape(std::string& out, unsigned char c)
 {
     char buf[8];
@@ -122,6 +136,13 @@ std::string printable(std::string_view s)
             append_byte_escape(out, c);
             append_byte_escape(out, static_cast<unsigned char>(s[i + 1]));
             i += 2;
+        } else if (is_bidi_control(s, i, len)) {
+            // bidirectional overrides and isolates reorder what follows them on screen:
+            // a file name could show as another one
+            for (std::size_t k = 0; k < len; ++k) {
+                append_byte_escape(out, static_cast<unsigned char>(s[i + k]));
+            }
+            i += len;
         } else {
             out.append(s.substr(i, len));
             i += len;

@@ -98,7 +98,8 @@ std::string hex_decode(std::string_view s);
 // and the result is valid UTF-8.
 std::string sanitize_utf8(std::string_view s);
 
-// For terminal output: also escapes control characters (no escape-sequence injection).
+// For terminal output: also escapes control characters (C0, DEL, C1: no escape-sequence
+// injection) and the bidirectional controls (no reordered file names), byte by byte as \xNN.
 std::string printable(std::string_view s);
 
 // Formats epoch milliseconds as ISO 8601 UTC with milliseconds ("2024-03-14T02:15:10.170Z").

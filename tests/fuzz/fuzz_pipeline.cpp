@@ -1,5 +1,11 @@
 // libFuzzer target: the whole pipeline (scanner, event assembler with records in any order,
-// VM registry, aggregator, correlator, advisor, writers, JSON and text output).
+// VM registry, aggregator under small limits, correlator, advisor, writers, JSON, text and
+// markdown output). Checks: no denial is lost (findings' counts plus the overflow are the
+// denials read); every JSON line parses, is valid UTF-8 and holds no raw control byte; the
+// text and markdown outputs are terminal-safe (no ESC, no C1, nothing but newlines below
+// 0x20).
+#include "fuzz_support.hpp"
+
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/emit/json_sink.hpp>
@@ -7,12 +13,13 @@
 #include <analyzer/ingest/scanner.hpp>
 #include <analyzer/kb/advisor.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
-using namespace virtdeny;
-
-namespace {
+namespace virtdeny::fuzz::pipeline {
 
 const kb::KnowledgeBase& knowledge_base()
 {
@@ -25,16 +32,34 @@ const kb::KnowledgeBase& knowledge_base()
     return kb;
 }
 
-} // namespace
+struct Memstream
+{
+    char* buffer = nullptr;
+    std::size_t size = 0;
+    std::FILE* file = ::open_memstream(&buffer, &size);
+    ~Memstream()
+    {
+        if (file) {
+            std::fclose(file);
+        }
+        std::free(buffer);
+    }
+    std::string text()
+    {
+        std::fflush(file);
+        return std::string(buffer ? buffer : "", size);
+    }
+};
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+int one_input(const std::uint8_t* data, std::size_t size)
 {
     std::string_view input(reinterpret_cast<const char*>(data), size);
     correlate::VmRegistry registry;
-    aggregate::Aggregator aggregator(registry, 4096);
+    aggregate::Aggregator aggregator(registry, 64, 256u << 10);
     ingest::EventAssembler assembler([&](model::Event& ev) { aggregator.add(ev); });
     util::Diagnostics diagnostics(nullptr);
     ingest::Scanner scanner(assembler, registry, diagnostics);
+    scanner.set_default_year(2024);
     std::uint64_t line_number = 0;
     while (!input.empty()) {
         const std::size_t nl = input.find('\n');
@@ -44,14 +69,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     assembler.flush_all();
     correlate::Correlator correlator(registry, nullptr);
     kb::Advisor advisor(knowledge_base(), nullptr);
-    static std::FILE* null_out = std::fopen("/dev/null", "w");
-    emit::TextSink text(null_out, true);
-    for (auto& f : aggregator.finish(correlator)) {
+    Memstream text_out;
+    Memstream md_out;
+    emit::TextSink text(text_out.file, false);
+    emit::MarkdownSink markdown(md_out.file);
+    std::uint64_t counted = 0;
+    auto findings = aggregator.finish(correlator);
+    FUZZ_CHECK(findings.size() <= 64);
+    for (auto& f : findings) {
         advisor.advise(f);
+        counted += f.count;
         const std::string json = emit::finding_json(f);
-        std::fwrite(json.data(), 1, json.size(), null_out);
+        FUZZ_CHECK(fuzz::terminal_safe(json));
+        FUZZ_CHECK(nlohmann::json::accept(json));
         text.finding(f);
+        markdown.finding(f);
     }
-    text.end(emit::RunStats{});
+    FUZZ_CHECK(counted + aggregator.overflow() == aggregator.denials());
+    emit::RunStats stats;
+    stats.findings = findings.size();
+    stats.denials = aggregator.denials();
+    stats.overflow = aggregator.overflow();
+    text.end(stats);
+    markdown.end(stats);
+    FUZZ_CHECK(fuzz::terminal_safe(text_out.text(), "\n"));
+    FUZZ_CHECK(fuzz::terminal_safe(md_out.text(), "\n"));
+    FUZZ_CHECK(nlohmann::json::accept(emit::summary_json(stats)));
     return 0;
 }
+
+} // namespace virtdeny::fuzz::pipeline
+
+VIRTDENY_FUZZ_MAIN(pipeline)

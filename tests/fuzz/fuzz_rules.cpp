@@ -1,4 +1,8 @@
-// libFuzzer target: the rules loader (a rules directory holding the fuzzed YAML).
+// libFuzzer target: the rules loader (a rules directory holding the fuzzed YAML as a device
+// file and as a cause file). Checks: a load that fails says why; what loads validates or
+// says why not.
+#include "fuzz_support.hpp"
+
 #include <analyzer/kb/knowledge_base.hpp>
 
 #include <cstdio>
@@ -6,10 +10,11 @@
 #include <string>
 #include <unistd.h>
 
-namespace fs = std::filesystem;
+namespace virtdeny::fuzz::rules {
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+int one_input(const std::uint8_t* data, std::size_t size)
 {
+    namespace fs = std::filesystem;
     static const std::string dir = [] {
         std::string d = fs::temp_directory_path().string() + "/virtdeny-fuzz-rules-" + std::to_string(::getpid());
         for (const char* sub : {"/devices", "/causes"}) {
@@ -25,9 +30,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::fwrite(data, 1, size, f);
         std::fclose(f);
     }
-    virtdeny::kb::KnowledgeBase kb;
+    kb::KnowledgeBase kb;
     std::vector<std::string> errors;
-    kb.load({dir}, errors);
+    const bool ok = kb.load({dir}, errors);
+    FUZZ_CHECK(ok || !errors.empty());
     kb.devices.validate(errors);
     return 0;
 }
+
+} // namespace virtdeny::fuzz::rules
+
+VIRTDENY_FUZZ_MAIN(rules)

@@ -1,12 +1,23 @@
-// libFuzzer target: the AppArmor path writer. Any file name must come out as one quoted
-// AppArmor path literal whose escapes decode back to exactly that name: no byte of the
-// name can end the string, start a glob, or add a rule.
+// libFuzzer target: the AppArmor writer on fuzzed file names. Any name must come out as one
+// quoted AppArmor path literal whose escapes decode back to exactly that name (no byte of
+// it can end the string, start a glob or add a rule), the file rule must be that literal
+// and its permissions only, and a comment must stay one line.
+//
+// With VIRTDENY_FUZZ_APPARMOR_PARSER=1 (scripts/fuzz replays the corpus so), each rule is
+// also compiled by the real `apparmor_parser -QK -D expr-tree` in a test profile: it must be
+// accepted and its expression tree must print as the literal path, nothing more (no glob,
+// no second rule).
+#include "fuzz_support.hpp"
+
 #include <analyzer/emit/apparmor_writer.hpp>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <unistd.h>
 
-namespace {
+namespace virtdeny::fuzz::writers {
 
 std::string decode(const std::string& quoted)
 {
@@ -29,30 +40,162 @@ std::string decode(const std::string& quoted)
     return out;
 }
 
-} // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+void check_literal(const std::string& name, const std::string& quoted)
 {
-    const std::string name(reinterpret_cast<const char*>(data), size);
-    const std::string quoted = virtdeny::emit::apparmor_quote_path(name);
-    if (quoted.size() < 2 || quoted.front() != '"' || quoted.back() != '"') {
-        std::abort();
-    }
+    FUZZ_CHECK(quoted.size() >= 2 && quoted.front() == '"' && quoted.back() == '"');
     for (std::size_t i = 1; i + 1 < quoted.size(); ++i) {
-        const unsigned char c = static_cast<unsigned char>(quoted[i]);
-        if (c < 0x20 || c >= 0x7f) {
-            std::abort();  // raw control or non-ASCII byte in a rule
-        }
+        const auto c = static_cast<unsigned char>(quoted[i]);
+        FUZZ_CHECK(c >= 0x20 && c < 0x7f);  // no raw control or non-ASCII byte in a rule
         if (c == '\\') {
-            ++i;  // an escape: the next byte is literal (or starts an octal escape)
+            FUZZ_CHECK(i + 2 < quoted.size());  // an escape never eats the closing quote
+            ++i;  // the next byte is literal (or starts an octal escape)
             continue;
         }
-        if (c == '"' || c == '*' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}' || c == '^') {
-            std::abort();  // unescaped special character
+        FUZZ_CHECK(c != '"' && c != '*' && c != '?' && c != '[' && c != ']' && c != '{' && c != '}' && c != '^');
+    }
+    FUZZ_CHECK(decode(quoted) == name);
+}
+
+// How apparmor_parser (3.0) prints a literal path in its expression tree (-D expr-tree):
+// \a \e \f \n \r \t, other control and non-ASCII bytes as \x<hex>, space ( ) * + . [ ] |
+// escaped, everything else (backslash, ^ { } ? " included) as it is; the parser folds
+// repeated slashes, as the kernel's path names never hold them. A rule that compiles to
+// this text is that literal path: a glob or alternation prints its operators unescaped.
+std::string tree_literal(const std::string& path)
+{
+    static const char k_hex[] = "0123456789abcdef";
+    std::string out;
+    char previous = 0;
+    for (char ch : path) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (ch == '/' && previous == '/') {
+            continue;
+        }
+        previous = ch;
+        switch (ch) {
+        case '\a': out += "\\a"; continue;
+        case '\x1b': out += "\\e"; continue;
+        case '\f': out += "\\f"; continue;
+        case '\n': out += "\\n"; continue;
+        case '\r': out += "\\r"; continue;
+        case '\t': out += "\\t"; continue;
+        default: break;
+        }
+        if (std::string_view(" ()*+.[]|").find(ch) != std::string_view::npos) {
+            out.push_back('\\');
+            out.push_back(ch);
+        } else if (c < 0x20 || c >= 0x7f) {
+            out += "\\x";
+            if (c >= 16) {
+                out.push_back(k_hex[c >> 4]);
+            }
+            out.push_back(k_hex[c & 15]);
+        } else {
+            out.push_back(ch);
         }
     }
-    if (decode(quoted) != name) {
-        std::abort();
+    return out;
+}
+
+std::string read_all(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Compiles one rule in a test profile; true when accepted and its one pattern is the path.
+void check_with_parser(const std::string& path, const std::string& rule)
+{
+    static const std::string dir = [] {
+        const char* base = std::getenv("TMPDIR");
+        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/virtdeny-fuzz-aa-XXXXXX";
+        std::vector<char> buf(tmpl.begin(), tmpl.end());
+        buf.push_back('\0');
+        const char* d = ::mkdtemp(buf.data());
+        return std::string(d ? d : "/tmp");
+    }();
+    const std::string profile = dir + "/profile";
+    const std::string out = dir + "/out";
+    {
+        std::ofstream f(profile, std::ios::binary | std::ios::trunc);
+        f << "abi <abi/3.0>,\nprofile test_vd /usr/bin/test_vd {\n  " << rule << "\n}\n";
+    }
+    const std::string cmd = "apparmor_parser -QK -D expr-tree '" + profile + "' >'" + out + "' 2>&1";
+    const int status = std::system(cmd.c_str());
+    const std::string text = read_all(out);
+    if (status != 0) {
+        std::fprintf(stderr, "apparmor_parser rejected: %s\n%s\n", rule.c_str(), text.c_str());
+    }
+    FUZZ_CHECK(status == 0);
+    std::vector<std::string> patterns;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) {
+            nl = text.size();
+        }
+        const std::string line = text.substr(pos, nl - pos);
+        const std::size_t mark = line.rfind("< 0x");
+        if (mark != std::string::npos && line.substr(0, mark) != "/usr/bin/test_vd") {
+            patterns.push_back(line.substr(0, mark));
+        }
+        pos = nl + 1;
+    }
+    if (patterns.size() != 1) {
+        std::fprintf(stderr, "rule %s compiled to %zu patterns:\n%s\n", rule.c_str(), patterns.size(), text.c_str());
+    }
+    FUZZ_CHECK(patterns.size() == 1);  // the name added no rule
+    const std::string expected = tree_literal(path);
+    if (patterns.front() != expected) {
+        std::fprintf(stderr, "rule %s compiled to pattern %s, not %s\n", rule.c_str(), patterns.front().c_str(),
+                     expected.c_str());
+    }
+    FUZZ_CHECK(patterns.front() == expected);
+}
+
+bool parser_wanted()
+{
+    static const bool wanted = [] {
+        const char* v = std::getenv("VIRTDENY_FUZZ_APPARMOR_PARSER");
+        return v && *v && std::string(v) != "0";
+    }();
+    return wanted;
+}
+
+int one_input(const std::uint8_t* data, std::size_t size)
+{
+    const std::string name(reinterpret_cast<const char*>(data), size);
+    const std::string quoted = emit::apparmor_quote_path(name);
+    check_literal(name, quoted);
+
+    const std::string comment = emit::apparmor_comment(name);
+    FUZZ_CHECK(comment.rfind("# ", 0) == 0 || comment.rfind("#", 0) == 0);
+    for (unsigned char c : comment) {
+        FUZZ_CHECK(c != '\n' && c != '\r' && c != '\0');
+    }
+
+    // a denied file of a VM with that name
+    const std::string path = (!name.empty() && name.front() == '/') ? name : "/var/lib/libvirt/images/" + name;
+    model::Finding f;
+    f.mac = model::Mac::apparmor;
+    f.subject = "libvirt-2afa1131-bc8c-43d2-9c4a-962c1bf7723e";
+    f.domain = model::DomainRef{"vm1", "2afa1131-bc8c-43d2-9c4a-962c1bf7723e", "apparmor-profile"};
+    f.tclass = "file";
+    f.path = path;
+    f.permissions = {"read", "write"};
+    f.sample.fsuid = 107;
+    f.sample.ouid = 0;
+    const std::string rule = emit::apparmor_rule(f).text;
+    FUZZ_CHECK(rule == emit::apparmor_quote_path(path) + " rw,");
+    if (parser_wanted() && path.find('\0') == std::string::npos && path.size() < 4096) {
+        // a file name never holds NUL; PATH_MAX bounds it
+        check_with_parser(path, rule);
     }
     return 0;
 }
+
+} // namespace virtdeny::fuzz::writers
+
+VIRTDENY_FUZZ_MAIN(writers)
