@@ -140,8 +140,8 @@ EventAssembler::Open& EventAssembler::open_event(const Record& record)
         RingEntry& entry = m_ring[(m_ring_next + k) % k_ring_size];
         if (!entry.used && entry.serial == record.serial && entry.time_ms == record.time_ms
             && entry.node == record.node) {
-            apply_sibling(open.event, entry.type, entry.body);
-            charge(open, entry.body.size());
+            apply_sibling(open.event, entry.type, entry.text());
+            charge(open, entry.text().size());
             entry.used = true;
         }
     }
@@ -188,11 +188,19 @@ void EventAssembler::add_sibling(const Record& record)
     } else {
         RingEntry& entry = m_ring[m_ring_next];
         m_ring_next = (m_ring_next + 1) % k_ring_size;
-        entry.node.assign(record.node.data(), record.node.size());
+        if (entry.node != record.node) {  // mostly empty on both sides: no string call
+            entry.node.assign(record.node.data(), record.node.size());
+        }
         entry.serial = record.serial;
         entry.time_ms = record.time_ms;
         entry.type = record.type;
-        entry.body.assign(record.body.data(), record.body.size());
+        if (m_defer) {
+            entry.view = record.body;
+            entry.deferred = true;
+        } else {
+            entry.body.assign(record.body.data(), record.body.size());
+            entry.deferred = false;
+        }
         entry.used = false;
     }
     expire();
@@ -307,11 +315,22 @@ bool EventAssembler::same_state(const EventAssembler& other) const
         const RingEntry& a = m_ring[(m_ring_next + k) % k_ring_size];
         const RingEntry& b = other.m_ring[(other.m_ring_next + k) % k_ring_size];
         if (a.serial != b.serial || a.time_ms != b.time_ms || a.type != b.type || a.used != b.used || a.node != b.node
-            || a.body != b.body) {
+            || a.text() != b.text()) {
             return false;
         }
     }
     return true;
+}
+
+void EventAssembler::pin()
+{
+    for (RingEntry& entry : m_ring) {
+        if (entry.deferred) {
+            entry.body.assign(entry.view.data(), entry.view.size());
+            entry.view = {};
+            entry.deferred = false;
+        }
+    }
 }
 
 void EventAssembler::adjust_open(const std::function<void(model::Event&)>& fix)

@@ -54,6 +54,12 @@ public:
 
     void add_denial(const Record& record, model::Denial&& denial);
     void add_sibling(const Record& record);
+    // While on, a sibling that joins no open event is kept as a view of its line, not copied
+    // (most SYSCALL/PATH/PROCTITLE lines never meet a denial): only for a caller whose lines
+    // stay valid until it calls pin(), which copies what is still kept (Scanner::scan_region,
+    // over a buffer it holds for the whole call).
+    void defer_copies(bool on) { m_defer = on; }
+    void pin();
     void end_of_event(const Record& record);
     // Counts a record that belongs to no open event (ages open events).
     void tick();
@@ -86,8 +92,12 @@ private:
         std::uint64_t serial = 0;
         std::int64_t time_ms = 0;
         RecordType type = RecordType::other;
-        std::string body;
+        std::string body;        // owned copy (pinned)
+        std::string_view view;   // the line itself, while copies are deferred (see defer_copies)
+        bool deferred = false;
         bool used = false;
+
+        std::string_view text() const { return deferred ? view : std::string_view(body); }
     };
 
     Open* find_open(const Record& record);
@@ -104,6 +114,7 @@ private:
     std::vector<Open> m_open;
     RingEntry m_ring[k_ring_size];
     std::size_t m_ring_next = 0;
+    bool m_defer = false;
     std::uint64_t m_records = 0;
 };
 

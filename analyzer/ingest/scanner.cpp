@@ -102,6 +102,19 @@ RegionPos Scanner::scan_region(const char* data, std::size_t size, std::uint64_t
                                bool at_eof, std::string_view input_name, std::uint32_t input_index,
                                std::uint64_t max_lines, std::size_t max_line)
 {
+    // every line stays valid until this returns: siblings are kept as views, copied at the end
+    struct DeferCopies
+    {
+        EventAssembler& assembler;
+        explicit DeferCopies(EventAssembler& a) : assembler(a) { assembler.defer_copies(true); }
+        ~DeferCopies()
+        {
+            assembler.pin();
+            assembler.defer_copies(false);
+        }
+        DeferCopies(const DeferCopies&) = delete;
+        DeferCopies& operator=(const DeferCopies&) = delete;
+    } defer(m_assembler);
     RegionPos pos;
     const char* p = data;
     const char* const end = data + size;
