@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <sys/stat.h>
 
 namespace virtdeny::cli {
 
@@ -255,7 +256,14 @@ bool Baseline::load(const std::string& path, std::string& error)
 
 bool Baseline::save(const std::string& path, std::string& error) const
 {
-    const std::string tmp = path + ".tmp";
+    // A regular file (or a new one) is replaced atomically: written beside it, then renamed
+    // over it, so a crash never leaves half a baseline. Anything else (/dev/null, a pipe,
+    // /dev/stdout) is written in place: renaming over a device would replace the device node
+    // itself, which as root on a hypervisor turns /dev/null into a file.
+    struct stat st{};
+    const bool exists = ::stat(path.c_str(), &st) == 0;
+    const bool atomic = !exists || S_ISREG(st.st_mode);
+    const std::string tmp = atomic ? path + ".tmp" : path;
     {
         std::ofstream out(tmp, std::ios::trunc);
         if (!out) {
@@ -280,7 +288,7 @@ bool Baseline::save(const std::string& path, std::string& error) const
             return false;
         }
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (atomic && std::rename(tmp.c_str(), path.c_str()) != 0) {
         error = path + ": cannot replace baseline";
         std::remove(tmp.c_str());
         return false;

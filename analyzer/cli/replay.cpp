@@ -181,6 +181,14 @@ bool file_exists(const std::string& path)
     return ::stat(path.c_str(), &st) == 0;
 }
 
+// A baseline to update: only a regular file holds one (a pipe or /dev/null has nothing to
+// read back, and reading a FIFO would wait for a writer).
+bool regular_file(const std::string& path)
+{
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 } // namespace
 
 int run_replay(const Config& config)
@@ -256,7 +264,7 @@ int run_replay(const Config& config)
         // update: what the file already holds, plus every finding of this run
         Baseline updated;
         std::string error;
-        if (file_exists(config.write_baseline) && !updated.load(config.write_baseline, error)) {
+        if (regular_file(config.write_baseline) && !updated.load(config.write_baseline, error)) {
             std::fprintf(stderr, "virtdeny: %s (not updated)\n", error.c_str());
             return k_exit_unreadable;
         }

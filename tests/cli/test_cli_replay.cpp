@@ -6,7 +6,9 @@
 #include <catch2/catch.hpp>
 #include <pugixml.hpp>
 
+#include <filesystem>
 #include <regex>
+#include <sys/stat.h>
 #include <string>
 
 using namespace virtdeny;
@@ -168,4 +170,25 @@ TEST_CASE("replay: usage and unreadable baseline", "[replay][cli]")
     CHECK(test::virtdeny("replay --baseline " + test::shell_quote(dir + "/bad") + " /dev/null").status == 3);
     test::write_file(dir + "/empty", "");
     CHECK(test::virtdeny("replay --baseline " + test::shell_quote(dir + "/empty") + " /dev/null").status == 0);
+}
+
+TEST_CASE("replay: --write-baseline to a pipe or device writes into it, never renames over it", "[replay][cli]")
+{
+    // as root, renaming a temporary file over /dev/null replaces the device node with a file;
+    // a FIFO stands in for any file that is not a regular one
+    const std::string dir = test::temp_dir();
+    const std::string fifo = dir + "/baseline.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string log = test::shell_quote(test::fixtures_dir() + "/seed-001-memfd-tmp/input.log");
+    const auto r = test::run("cat " + test::shell_quote(fifo) + " > " + test::shell_quote(dir + "/read.txt") + " & " +
+                             test::shell_quote(test::binary()) + " replay --write-baseline " + test::shell_quote(fifo) +
+                             " " + log + "; s=$?; wait; exit $s");
+    INFO(r.err);
+    CHECK(r.status == 0);
+    struct stat st{};
+    REQUIRE(::stat(fifo.c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    CHECK(!std::filesystem::exists(fifo + ".tmp"));
+    CHECK(test::read_file(dir + "/read.txt").find("# virtdeny baseline v1") == 0);
+    std::filesystem::remove_all(dir);
 }

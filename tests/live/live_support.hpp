@@ -5,6 +5,7 @@
 #include "../support.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -16,6 +17,15 @@
 #include <vector>
 
 namespace virtdeny::test {
+
+// How much slower the code runs on purpose (VIRTDENY_TEST_TIME_SCALE; scripts/test-sanitize
+// sets 4 for ASan + UBSan): the waits for a follower to be ready scale with it.
+inline std::chrono::milliseconds scaled_ms(long ms)
+{
+    const char* v = std::getenv("VIRTDENY_TEST_TIME_SCALE");
+    const double scale = v ? std::atof(v) : 1.0;
+    return std::chrono::milliseconds(static_cast<long>(static_cast<double>(ms) * (scale > 1.0 ? scale : 1.0)));
+}
 
 using Clock = std::chrono::steady_clock;
 

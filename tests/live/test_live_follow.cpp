@@ -195,10 +195,10 @@ TEST_CASE("follow --file starts at the end by default and waits for a missing fi
     append(log, event_text(1) + event_text(2));
     {
         test::FollowProcess follow({"follow", "--file", log, "--format", "json"});
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        std::this_thread::sleep_for(test::scaled_ms(300));
         append(log, event_text(3));
         CHECK(follow.wait_lines(1, 3000) == 1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        std::this_thread::sleep_for(test::scaled_ms(300));
         follow.signal(SIGTERM);
         CHECK(follow.wait(5000) == 0);
         const auto lines = follow.lines();
@@ -208,7 +208,7 @@ TEST_CASE("follow --file starts at the end by default and waits for a missing fi
     {
         const std::string later = dir + "/later/audit.log";
         test::FollowProcess follow({"follow", "--file", later, "--format", "json"});
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        std::this_thread::sleep_for(test::scaled_ms(300));
         std::filesystem::create_directories(dir + "/later");
         append(later, event_text(10) + event_text(11));
         CHECK(follow.wait_lines(2, 3000) == 2);

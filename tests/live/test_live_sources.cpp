@@ -102,7 +102,7 @@ TEST_CASE("follow: domain XML written after follow started is read when the VM s
     const std::string dir = test::temp_dir();
     const std::string uuid = "7d1e5a40-2b3c-4d5e-8f60-718293a4b5c6";
     test::FollowProcess follow({"follow", "-", "--format", "json", "--libvirt-xml", dir}, true);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // follow has read the (empty) directory
+    std::this_thread::sleep_for(test::scaled_ms(500));  // follow has read the (empty) directory
     test::write_file(dir + "/odd01.xml",
                      "<domain type='kvm'><name>odd01</name><uuid>" + uuid + "</uuid><devices>"
                      "<disk type='file' device='disk'><source file='/srv/odd/place.bin'/><target dev='vda'/></disk>"
