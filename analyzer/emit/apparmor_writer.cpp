@@ -45,6 +45,19 @@ std::string apparmor_quote_path(const std::string& path)
     return "\"" + apparmor_escape_literal(path) + "\"";
 }
 
+std::string apparmor_quote_file_path(const std::string& path)
+{
+    std::string canonical;
+    canonical.reserve(path.size());
+    for (char c : path) {
+        if (c == '/' && !canonical.empty() && canonical.back() == '/') {
+            continue;  // the kernel never reports "//"; apparmor_parser keeps a leading one
+        }
+        canonical.push_back(c);
+    }
+    return apparmor_quote_path(canonical);
+}
+
 namespace {
 
 constexpr const char* k_perm_order = "rwalkmx";
@@ -336,7 +349,7 @@ AppArmorRule apparmor_rule(const model::Finding& f)
         if (perms.empty()) {
             return rule;
         }
-        rule.text = std::string(is_owner(f) ? "owner " : "") + apparmor_quote_path(f.path) + " " + perms + ",";
+        rule.text = std::string(is_owner(f) ? "owner " : "") + apparmor_quote_file_path(f.path) + " " + perms + ",";
     }
     return rule;
 }
@@ -625,7 +638,7 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
             }
         }
         if (pattern.empty()) {
-            pattern = apparmor_quote_path(f.path);
+            pattern = apparmor_quote_file_path(f.path);
             reason = "Allows only the denied access to this one path.";
         }
         const std::string key = std::string(owner ? "o" : "-") + pattern;

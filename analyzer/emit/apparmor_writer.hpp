@@ -22,6 +22,11 @@ struct AppArmorRule
 // and control / non-UTF-8 bytes written as octal escapes (\NNN, always three digits).
 std::string apparmor_quote_path(const std::string& path);
 
+// A file path as a literal: apparmor_quote_path of the path with runs of '/' collapsed (a
+// kernel path has none; apparmor_parser would keep a leading "//" as it is). Not for labels,
+// where "//" separates a child profile.
+std::string apparmor_quote_file_path(const std::string& path);
+
 // The body of a quoted literal without the surrounding quotes (to append a glob to it).
 std::string apparmor_escape_literal(const std::string& text);
 

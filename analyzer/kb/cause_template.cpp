@@ -147,7 +147,7 @@ const std::vector<Placeholder>& placeholders()
         {"apparmor_file", true, [](const TemplateContext& c) { return non_empty(emit::apparmor_target_file(c.finding)); }},
         {"selinux_allow", true, [](const TemplateContext& c) { return non_empty(emit::selinux_allow_rule(c.finding)); }},
         {"path_aa", true, [](const TemplateContext& c) {
-             return c.finding.path.empty() ? std::nullopt : Value(emit::apparmor_quote_path(c.finding.path));
+             return c.finding.path.empty() ? std::nullopt : Value(emit::apparmor_quote_file_path(c.finding.path));
          }},
         {"path_quoted", true, [](const TemplateContext& c) {
              return c.finding.path.empty() ? std::nullopt : Value(shell_quote(c.finding.path));

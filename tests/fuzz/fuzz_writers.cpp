@@ -188,7 +188,7 @@ int one_input(const std::uint8_t* data, std::size_t size)
     f.sample.fsuid = 107;
     f.sample.ouid = 0;
     const std::string rule = emit::apparmor_rule(f).text;
-    FUZZ_CHECK(rule == emit::apparmor_quote_path(path) + " rw,");
+    FUZZ_CHECK(rule == emit::apparmor_quote_file_path(path) + " rw,");
     if (parser_wanted() && path.find('\0') == std::string::npos && path.size() < 4096) {
         // a file name never holds NUL; PATH_MAX bounds it
         check_with_parser(path, rule);
