@@ -310,8 +310,12 @@ void FileFollower::recover_from_copy(Open& f, const LineHandler& handler)
         bool match = false;
         if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) >= f.offset &&
             !(st.st_ino == f.ino && st.st_dev == f.dev)) {
+            // the copy has our last bytes at our offset AND starts as our file did: the tail
+            // alone can match an older rotated file whose records have the same layout there
             std::string bytes(f.tail.size(), '\0');
-            match = read_exact_at(fd, bytes.data(), bytes.size(), f.offset - f.tail.size()) && bytes == f.tail;
+            std::string head(f.head.size(), '\0');
+            match = !f.head.empty() && read_exact_at(fd, bytes.data(), bytes.size(), f.offset - f.tail.size()) &&
+                    bytes == f.tail && read_exact_at(fd, head.data(), head.size(), 0) && head == f.head;
         }
         if (match) {
             m_known.emplace(st.st_dev, st.st_ino);

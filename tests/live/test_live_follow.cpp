@@ -2,6 +2,8 @@
 // lines), every event exactly once and within a second; start at the end; a missing file.
 #include "live_support.hpp"
 
+#include <analyzer/live/file_follower.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -265,4 +267,59 @@ TEST_CASE("follow text: a new finding in full once, repeats summarised", "[live]
     CHECK(out.find("why:") != std::string::npos);
     CHECK(out.find("+1 (2 in all)") != std::string::npos);
     CHECK(out.find("8 denials in 8 events, 4 findings") != std::string::npos);
+}
+
+TEST_CASE("copytruncate: what we had not read comes from the copy, not from an older rotated file", "[live][follow]")
+{
+    // Records of one layout end with the same bytes at the same offsets, so an older rotated
+    // file can look like the copy at our offset; the copy is the one that starts as our file.
+    namespace fs = std::filesystem;
+    const std::string dir = test::temp_dir();
+    const std::string log = dir + "/audit.log";
+    auto record = [](int n) {
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "n=%06d and then the same eighty-odd bytes at the end of every record, whatever its number\n", n);
+        return std::string(buf);
+    };
+    std::string first;
+    for (int n = 1; n <= 20; ++n) {
+        first += record(n);
+    }
+    append(log, first);
+
+    live::FileFollower follower(log, true, false);
+    std::vector<std::string> got;
+    const live::LineHandler handler = [&](std::string_view line) { got.emplace_back(line); };
+    follower.read_available(handler);
+    REQUIRE(got.size() == 20);
+
+    // written, then copied and truncated before we looked again (logrotate copytruncate)
+    std::string unread;
+    for (int n = 21; n <= 25; ++n) {
+        unread += record(n);
+    }
+    append(log, unread);
+    fs::copy_file(log, dir + "/audit.log.copy");
+    fs::resize_file(log, 0);
+    // earlier rotations, longer than what we read (made after the copy, so that a directory
+    // listed newest first, or in hash order, shows one of them before it)
+    for (int k = 1; k <= 6; ++k) {
+        std::string older;
+        for (int n = 100000 * k; n < 100000 * k + 100; ++n) {
+            older += record(n);
+        }
+        append(dir + "/audit.log." + std::to_string(k), older);
+    }
+    append(log, record(26));
+    follower.read_available(handler);
+
+    std::vector<std::string> expected;
+    for (int n = 1; n <= 26; ++n) {
+        std::string r = record(n);
+        r.pop_back();
+        expected.push_back(r);
+    }
+    CHECK(got == expected);
+    CHECK(follower.truncations() == 1);
+    fs::remove_all(dir);
 }
