@@ -19,7 +19,7 @@
 namespace virtdeny::test {
 
 // How much slower the code runs on purpose (VIRTDENY_TEST_TIME_SCALE; scripts/test-sanitize
-// sets 4 for ASan + UBSan): the waits for a follower to be ready scale with it.
+// sets 10 for ASan + UBSan): the waits for a follower to be ready scale with it.
 inline std::chrono::milliseconds scaled_ms(long ms)
 {
     const char* v = std::getenv("VIRTDENY_TEST_TIME_SCALE");

@@ -139,7 +139,7 @@ TEST_CASE("follow --file: 100k events through 5 rotations and a copytruncate, ea
     double max_latency_ms = 0;
     std::uint64_t late = 0;
     // "within 1 s", times VIRTDENY_TEST_TIME_SCALE where the code runs slower on purpose
-    // (scripts/test-sanitize sets 4: ASan + UBSan)
+    // (scripts/test-sanitize sets 10: ASan + UBSan)
     const char* scale_env = std::getenv("VIRTDENY_TEST_TIME_SCALE");
     const double limit_ms = 1000.0 * std::max(1.0, scale_env ? std::atof(scale_env) : 1.0);
     for (const auto& l : lines) {
