@@ -6,6 +6,7 @@
 #include <analyzer/cli/baseline.hpp>
 #include <analyzer/cli/commands.hpp>
 #include <analyzer/emit/json_sink.hpp>
+#include <analyzer/emit/text_sink.hpp>
 #include <analyzer/util/text.hpp>
 
 #include <nlohmann/json.hpp>
@@ -32,20 +33,6 @@ std::string object_of(const model::Finding& f)
     return !f.path.empty() ? f.path : (!f.tcontext.empty() ? f.tcontext : "-");
 }
 
-std::string md_cell(const std::string& s)
-{
-    std::string out;
-    for (char c : util::printable(s)) {
-        if (c == '|') {
-            out += "\\|";
-        } else if (c == '`') {
-            out += "'";
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
 
 void print_text(const std::vector<Verdict>& verdicts, std::size_t new_count, bool have_baseline)
 {
@@ -100,8 +87,8 @@ void print_markdown(const std::vector<Verdict>& verdicts, std::size_t new_count)
             continue;
         }
         const model::Finding& f = *v.finding;
-        std::printf("| %s | %s | %s | %s | `%s` | %s | %llu |\n", md_cell(v.entry.vm).c_str(), model::to_string(f.mac),
-                    md_cell(f.tclass).c_str(), md_cell(util::join(f.permissions, " ")).c_str(), md_cell(object_of(f)).c_str(),
+        std::printf("| %s | %s | %s | %s | `%s` | %s | %llu |\n", emit::markdown_cell(v.entry.vm).c_str(), model::to_string(f.mac),
+                    emit::markdown_cell(f.tclass).c_str(), emit::markdown_cell(util::join(f.permissions, " ")).c_str(), emit::markdown_cell(object_of(f)).c_str(),
                     f.device.c_str(), static_cast<unsigned long long>(f.count));
     }
     std::printf("\n");
@@ -110,10 +97,10 @@ void print_markdown(const std::vector<Verdict>& verdicts, std::size_t new_count)
             continue;
         }
         const model::Finding& f = *v.finding;
-        std::printf("- **%s** (%s): %s\n", md_cell(object_of(f)).c_str(), md_cell(v.entry.vm).c_str(),
-                    md_cell(f.explanation).c_str());
+        std::printf("- **%s** (%s): %s\n", emit::markdown_cell(object_of(f)).c_str(), emit::markdown_cell(v.entry.vm).c_str(),
+                    emit::markdown_cell(f.explanation).c_str());
         for (const auto& fix : f.fixes) {
-            std::printf("  - %s (%s): `%s`\n", fix.kind.c_str(), model::to_string(fix.scope), md_cell(fix.text).c_str());
+            std::printf("  - %s (%s): `%s`\n", fix.kind.c_str(), model::to_string(fix.scope), emit::markdown_cell(fix.text).c_str());
         }
     }
     if (verdicts.size() > new_count) {
@@ -121,7 +108,7 @@ void print_markdown(const std::vector<Verdict>& verdicts, std::size_t new_count)
                     verdicts.size() - new_count == 1 ? "" : "s");
         for (const auto& v : verdicts) {
             if (!v.is_new) {
-                std::printf("- `%s`\n", md_cell(v.entry.key).c_str());
+                std::printf("- `%s`\n", emit::markdown_cell(v.entry.key).c_str());
             }
         }
         std::printf("\n</details>\n");

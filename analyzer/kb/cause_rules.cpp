@@ -257,22 +257,6 @@ std::string where(const std::string& name, std::size_t line, const std::string& 
     return name + ":" + std::to_string(line) + ": " + (id.empty() ? std::string() : "rule " + id + ": ");
 }
 
-std::vector<std::string> yaml_files(const fs::path& dir)
-{
-    std::vector<std::string> files;
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) {
-        return files;
-    }
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        const auto ext = entry.path().extension();
-        if (ext == ".yaml" || ext == ".yml") {
-            files.push_back(entry.path().string());
-        }
-    }
-    std::sort(files.begin(), files.end());
-    return files;
-}
 
 bool has_all(const std::vector<std::string>& have, const std::vector<std::string>& want)
 {

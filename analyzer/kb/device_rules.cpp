@@ -37,7 +37,10 @@ std::vector<std::string> split_alternatives(const std::string& s)
     return out;
 }
 
-std::vector<std::string> yaml_files(const fs::path& dir)
+
+} // namespace
+
+std::vector<std::string> yaml_files(const std::filesystem::path& dir)
 {
     std::vector<std::string> files;
     std::error_code ec;
@@ -53,8 +56,6 @@ std::vector<std::string> yaml_files(const fs::path& dir)
     std::sort(files.begin(), files.end());
     return files;
 }
-
-} // namespace
 
 void DeviceRules::load(const std::string& rules_dir, std::vector<std::string>& errors)
 {

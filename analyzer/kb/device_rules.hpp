@@ -5,6 +5,7 @@
 #include <analyzer/correlate/domain_xml.hpp>
 #include <analyzer/model/finding.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct DeviceRule
     std::shared_ptr<re2::RE2> path_re;
     std::string file;
 };
+
+// The *.yaml / *.yml files of dir, sorted by name (empty when dir is none): the rule files
+// of rules/devices and rules/causes.
+std::vector<std::string> yaml_files(const std::filesystem::path& dir);
 
 // The fixed device vocabulary of SPEC.md.
 bool is_device_kind(const std::string& kind);
