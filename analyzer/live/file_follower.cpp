@@ -63,10 +63,18 @@ FileFollower::FileFollower(std::string path, bool from_start, bool use_inotify)
         add_watch();
     }
     for (const auto& [name, st] : siblings()) {
-        m_known.emplace(st.st_dev, st.st_ino);  // old rotations are history, not news
+        // old rotations are history, not news
+        std::string head;
+        const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd >= 0) {
+            read_head(fd, head);
+            ::close(fd);
+        }
+        know(st.st_dev, st.st_ino, head);
     }
     try_open();
     m_first_open = false;
+    m_lost_track = m_current.fd < 0;  // what is made from now on is news, rotated or not
 }
 
 std::vector<std::pair<std::string, struct stat>> FileFollower::siblings() const
@@ -91,56 +99,137 @@ std::vector<std::pair<std::string, struct stat>> FileFollower::siblings() const
     return out;
 }
 
+bool FileFollower::read_head(int fd, std::string& head) const
+{
+    head.assign(k_tail_check, '\0');
+    const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
+    head.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+    return got >= 0;
+}
+
+void FileFollower::know(dev_t dev, ino_t ino, const std::string& head)
+{
+    m_known[{dev, ino}] = head;
+}
+
+bool FileFollower::known(const struct stat& st, const std::string& head) const
+{
+    const auto it = m_known.find({st.st_dev, st.st_ino});
+    // the same file has grown since (or was empty): what we saw is where it starts
+    return it != m_known.end() && head.compare(0, it->second.size(), it->second) == 0;
+}
+
 void FileFollower::remember(const Open& f)
 {
     if (f.fd < 0) {
         return;
     }
-    m_known.emplace(f.dev, f.ino);
-    if (!f.head.empty()) {
-        m_heads.insert(f.head);
+    know(f.dev, f.ino, f.head);
+    if (!f.head.empty() && std::find(m_heads.begin(), m_heads.end(), f.head) == m_heads.end()) {
+        m_heads.push_back(f.head);
+        if (m_heads.size() > k_heads_kept) {
+            m_heads.pop_front();
+        }
     }
 }
 
-void FileFollower::read_skipped(const LineHandler& handler)
+std::vector<FileFollower::Open> FileFollower::read_skipped(const LineHandler& handler)
 {
-    auto found = siblings();
-    std::vector<std::pair<std::string, struct stat>> skipped;
-    for (auto& [name, st] : found) {
-        if (m_known.count({st.st_dev, st.st_ino}) != 0 || name.size() < 3 ||
-            name.compare(name.size() - 3, 3, ".gz") == 0) {
-            continue;
-        }
-        skipped.emplace_back(name, st);
+    // the first bytes of the file we are about to read: a copy of it is not news
+    std::string current_head;
+    if (m_current.fd >= 0) {
+        read_head(m_current.fd, current_head);
     }
-    std::sort(skipped.begin(), skipped.end(), [](const auto& a, const auto& b) {
-        if (a.second.st_mtim.tv_sec != b.second.st_mtim.tv_sec) {
-            return a.second.st_mtim.tv_sec < b.second.st_mtim.tv_sec;
+    std::vector<Open> copies;
+    // again while a pass found something: a rotation during one renames files under it
+    for (int pass = 0; pass < 4; ++pass) {
+        auto found = siblings();
+        if (pass == 0) {
+            forget_gone(found);
         }
-        if (a.second.st_mtim.tv_nsec != b.second.st_mtim.tv_nsec) {
-            return a.second.st_mtim.tv_nsec < b.second.st_mtim.tv_nsec;
+        std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+            if (a.second.st_mtim.tv_sec != b.second.st_mtim.tv_sec) {
+                return a.second.st_mtim.tv_sec < b.second.st_mtim.tv_sec;
+            }
+            if (a.second.st_mtim.tv_nsec != b.second.st_mtim.tv_nsec) {
+                return a.second.st_mtim.tv_nsec < b.second.st_mtim.tv_nsec;
+            }
+            return a.first > b.first;  // audit.log.2 before audit.log.1
+        });
+        bool news = false;
+        for (auto& [name, listed] : found) {
+            if (name.size() >= 3 && name.compare(name.size() - 3, 3, ".gz") == 0) {
+                continue;
+            }
+            Open f;
+            f.fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+            struct stat st{};
+            if (f.fd < 0 || ::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode) || !read_head(f.fd, f.head) ||
+                known(st, f.head) || (m_current.fd >= 0 && st.st_ino == m_current.ino && st.st_dev == m_current.dev)) {
+                close_file(f);
+                continue;
+            }
+            f.dev = st.st_dev;
+            f.ino = st.st_ino;
+            know(f.dev, f.ino, f.head);
+            news = true;
+            if (!f.head.empty() && f.head == current_head) {
+                copies.push_back(std::move(f));  // a copy of the current file: read it first
+                continue;
+            }
+            const bool copy = !f.head.empty() && std::find(m_heads.begin(), m_heads.end(), f.head) != m_heads.end();
+            if (!copy) {
+                drain(f, handler);
+                f.splitter.flush(handler);
+            }
+            close_file(f);
         }
-        return a.first > b.first;  // audit.log.2 before audit.log.1
-    });
-    for (auto& [name, st] : skipped) {
-        Open f;
-        f.fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        if (f.fd < 0) {
-            continue;
+        if (!news) {
+            break;
         }
-        f.dev = st.st_dev;
-        f.ino = st.st_ino;
-        std::string head(k_tail_check, '\0');
-        const ssize_t got = ::pread(f.fd, head.data(), head.size(), 0);
-        head.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-        const bool copy = !head.empty() && m_heads.count(head) != 0;
-        m_known.emplace(f.dev, f.ino);
-        if (!copy) {
-            drain(f, handler);
-            f.splitter.flush(handler);
-        }
-        close_file(f);
     }
+    return copies;
+}
+
+void FileFollower::forget_gone(const std::vector<std::pair<std::string, struct stat>>& found)
+{
+    // the files that are gone: their inode numbers may be given to new ones
+    std::map<std::pair<dev_t, ino_t>, std::string> still;
+    auto keep = [&](dev_t dev, ino_t ino) {
+        const auto it = m_known.find({dev, ino});
+        if (it != m_known.end()) {
+            still.insert(*it);
+        }
+    };
+    for (const auto& [name, st] : found) {
+        keep(st.st_dev, st.st_ino);
+    }
+    if (m_current.fd >= 0) {
+        keep(m_current.dev, m_current.ino);
+    }
+    for (const Open& r : m_retired) {
+        keep(r.dev, r.ino);
+    }
+    m_known.swap(still);
+}
+
+void FileFollower::finish_copies(std::vector<Open>& copies, const LineHandler& handler)
+{
+    for (Open& copy : copies) {
+        if (m_current.head.size() >= copy.head.size() &&
+            m_current.head.compare(0, copy.head.size(), copy.head) == 0) {
+            // the current file gave us the copy's bytes up to our offset; a copy longer than
+            // that was taken before a truncation that came after our first look: its rest
+            copy.offset = m_current.offset;
+        } else {
+            copy.offset = 0;  // truncated before we read it: all of the copy is unread
+            copy.head.clear();
+        }
+        drain(copy, handler);
+        copy.splitter.flush(handler);
+        close_file(copy);
+    }
+    copies.clear();
 }
 
 FileFollower::~FileFollower()
@@ -216,7 +305,7 @@ void FileFollower::try_open()
     m_current.fd = fd;
     m_current.dev = st.st_dev;
     m_current.ino = st.st_ino;
-    m_known.emplace(st.st_dev, st.st_ino);
+    m_known.emplace(std::make_pair(st.st_dev, st.st_ino), std::string());  // first bytes when read
     if (m_first_open && !m_from_start) {
         // start at the end, on a line boundary as far as we can tell
         const off_t end = ::lseek(fd, 0, SEEK_END);
@@ -225,6 +314,11 @@ void FileFollower::try_open()
         std::string tail(n, '\0');
         if (n > 0 && read_exact_at(fd, tail.data(), n, m_current.offset - n)) {
             m_current.tail = tail;
+        }
+        // and its first bytes, though not read: they tell a rewrite, and a copy, of it
+        std::string head(n, '\0');
+        if (n > 0 && read_exact_at(fd, head.data(), n, 0)) {
+            m_current.head = head;
         }
     }
 }
@@ -273,15 +367,18 @@ bool FileFollower::rewritten(Open& f)
     if (static_cast<std::uint64_t>(st.st_size) < f.offset) {
         return true;
     }
-    if (f.tail.empty()) {
-        return false;
-    }
-    // truncated and already written past our offset again: the bytes before it changed
-    std::string now(f.tail.size(), '\0');
-    if (!read_exact_at(f.fd, now.data(), now.size(), f.offset - f.tail.size())) {
+    // truncated and already written past our offset again: the file's first bytes changed
+    // (they hold the first record's serial), or the last ones before our offset did
+    std::string now(std::max(f.tail.size(), f.head.size()), '\0');
+    if (!f.head.empty() &&
+        (!read_exact_at(f.fd, now.data(), f.head.size(), 0) || f.head.compare(0, f.head.size(), now.data(), f.head.size()) != 0)) {
         return true;
     }
-    return now != f.tail;
+    if (!f.tail.empty() && (!read_exact_at(f.fd, now.data(), f.tail.size(), f.offset - f.tail.size()) ||
+                            f.tail.compare(0, f.tail.size(), now.data(), f.tail.size()) != 0)) {
+        return true;
+    }
+    return false;
 }
 
 void FileFollower::recover_from_copy(Open& f, const LineHandler& handler)
@@ -318,7 +415,7 @@ void FileFollower::recover_from_copy(Open& f, const LineHandler& handler)
                     bytes == f.tail && read_exact_at(fd, head.data(), head.size(), 0) && head == f.head;
         }
         if (match) {
-            m_known.emplace(st.st_dev, st.st_ino);
+            know(st.st_dev, st.st_ino, f.head);
             Open copy;
             copy.fd = fd;
             copy.offset = f.offset;
@@ -338,8 +435,14 @@ bool FileFollower::read_available(const LineHandler& handler)
 {
     drain_inotify();
     add_watch();
+    std::vector<Open> copies;
     if (m_current.fd < 0) {
         try_open();
+        if (m_current.fd >= 0 && m_lost_track) {
+            // files made and rotated away while there was none at the path for us
+            m_lost_track = false;
+            copies = read_skipped(handler);
+        }
     }
     if (m_current.fd >= 0) {
         if (rewritten(m_current)) {
@@ -352,6 +455,7 @@ bool FileFollower::read_available(const LineHandler& handler)
             m_current.head.clear();
         }
         drain(m_current, handler);
+        finish_copies(copies, handler);
         struct stat st{};
         if (::stat(m_path.c_str(), &st) == 0 && (st.st_ino != m_current.ino || st.st_dev != m_current.dev)) {
             // rotated by rename (or deleted and created): finish the old file, then the new
@@ -361,12 +465,11 @@ bool FileFollower::read_available(const LineHandler& handler)
             m_retired.push_back(std::move(m_current));
             m_current = Open{};
             ++m_rotations;
-            try_open();
-            if (m_current.fd >= 0) {
-                m_known.emplace(m_current.dev, m_current.ino);
-            }
-            read_skipped(handler);
+            try_open();  // (gone again already: the next look that finds one reads what it missed)
+            m_lost_track = m_current.fd < 0;
+            copies = read_skipped(handler);
             drain(m_current, handler);
+            finish_copies(copies, handler);
         }
     }
     const std::int64_t now = ingest::wall_clock_ms();

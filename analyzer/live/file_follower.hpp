@@ -9,8 +9,9 @@
 #include <analyzer/live/source.hpp>
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <string>
-#include <set>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <utility>
@@ -25,6 +26,7 @@ public:
     static constexpr int k_idle_check_ms = 1000;     // safety net stat() with inotify
     static constexpr std::int64_t k_retire_ms = 2000; // a rotated file is still read this long
     static constexpr std::size_t k_tail_check = 64;  // bytes compared to detect a rewrite
+    static constexpr std::size_t k_heads_kept = 32;  // copies recognised of the last files read
 
     // from_start: read what the file holds now; otherwise start at its end.
     FileFollower(std::string path, bool from_start, bool use_inotify = true);
@@ -63,8 +65,17 @@ private:
     void close_file(Open& f);
     // Rotated files that came and went between two looks (several rotations in a burst):
     // siblings named PATH* that we never had open and that are not copies of what we read.
-    void read_skipped(const LineHandler& handler);
+    // A sibling that starts as the new current file does is a copy of it (copytruncate before
+    // we had read it): held back and returned, for finish_copies once the current is read.
+    std::vector<Open> read_skipped(const LineHandler& handler);
+    // What the held-back copies have beyond what the current file gave us (nothing, unless it
+    // was truncated between our look at its first bytes and our read).
+    void finish_copies(std::vector<Open>& copies, const LineHandler& handler);
     void remember(const Open& f);
+    void know(dev_t dev, ino_t ino, const std::string& head);
+    void forget_gone(const std::vector<std::pair<std::string, struct stat>>& found);
+    bool known(const struct stat& st, const std::string& head) const;
+    bool read_head(int fd, std::string& head) const;
     std::vector<std::pair<std::string, struct stat>> siblings() const;
 
     std::string m_path;
@@ -72,13 +83,16 @@ private:
     std::string m_base;
     bool m_from_start;
     bool m_first_open = true;
+    bool m_lost_track = false;  // no file at the path on the last look: rotations may come unseen
     int m_inotify = -1;
     int m_watch = -1;
     bool m_want_inotify;
     Open m_current;
     std::vector<Open> m_retired;
-    std::set<std::pair<dev_t, ino_t>> m_known;  // files read (or there before we started)
-    std::set<std::string> m_heads;              // their first bytes, to recognise copies
+    // Files read (or there before we started), with their first bytes as we last saw them: an
+    // inode number freed by a deleted rotation and given to a new file is another file.
+    std::map<std::pair<dev_t, ino_t>, std::string> m_known;
+    std::deque<std::string> m_heads;  // first bytes of the files we read, to recognise copies
     std::uint64_t m_rotations = 0;
     std::uint64_t m_truncations = 0;
 };

@@ -323,3 +323,88 @@ TEST_CASE("copytruncate: what we had not read comes from the copy, not from an o
     CHECK(follower.truncations() == 1);
     fs::remove_all(dir);
 }
+
+TEST_CASE("copytruncate: noticed when the new writes reach past our offset with the same bytes there", "[live][follow]")
+{
+    // Records of one length: after a truncation, the new ones put the same bytes before our
+    // offset as the old ones did (the last bytes we read hold no serial). The first bytes of
+    // the file tell: they hold the first record's serial.
+    namespace fs = std::filesystem;
+    const std::string dir = test::temp_dir();
+    const std::string log = dir + "/audit.log";
+    auto record = [](int n) {
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "n=%06d and then the same eighty-odd bytes at the end of every record, whatever its number\n", n);
+        return std::string(buf);
+    };
+    std::string text;
+    for (int n = 1; n <= 25; ++n) {
+        text += record(n);
+    }
+    const std::size_t cut = 20 * record(1).size() + record(1).size() - 1;  // all of 21 but its newline
+    append(log, text.substr(0, cut));
+
+    live::FileFollower follower(log, true, false);
+    std::vector<std::string> got;
+    const live::LineHandler handler = [&](std::string_view line) { got.emplace_back(line); };
+    follower.read_available(handler);
+    REQUIRE(got.size() == 20);
+
+    append(log, text.substr(cut));
+    fs::copy_file(log, dir + "/audit.log.1");
+    fs::resize_file(log, 0);
+    std::string later;
+    for (int n = 26; n <= 60; ++n) {
+        later += record(n);
+    }
+    append(log, later);
+    follower.read_available(handler);
+
+    std::vector<std::string> expected;
+    for (int n = 1; n <= 60; ++n) {
+        std::string r = record(n);
+        r.pop_back();
+        expected.push_back(r);
+    }
+    CHECK(got == expected);
+    CHECK(follower.truncations() == 1);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("copytruncate after starting at the end: what we had not read comes from the copy", "[live][follow]")
+{
+    namespace fs = std::filesystem;
+    const std::string dir = test::temp_dir();
+    const std::string log = dir + "/audit.log";
+    std::string history;
+    for (std::uint64_t s = 1; s <= 20; ++s) {
+        history += event_text(s);
+    }
+    append(log, history);
+    live::FileFollower follower(log, false, false);  // the default: history is not news
+    std::vector<std::string> got;
+    const live::LineHandler handler = [&](std::string_view line) { got.emplace_back(line); };
+    follower.read_available(handler);
+    REQUIRE(got.empty());
+
+    std::string unread;
+    for (std::uint64_t s = 21; s <= 25; ++s) {
+        unread += event_text(s);
+    }
+    append(log, unread);
+    fs::copy_file(log, log + "-20261201");
+    fs::resize_file(log, 0);
+    append(log, event_text(26));
+    follower.read_available(handler);
+
+    std::string expected_text = unread + event_text(26);
+    std::vector<std::string> expected;
+    for (std::size_t at = 0; at < expected_text.size();) {
+        const std::size_t nl = expected_text.find('\n', at);
+        expected.push_back(expected_text.substr(at, nl - at));
+        at = nl + 1;
+    }
+    CHECK(got == expected);
+    CHECK(follower.truncations() == 1);
+    fs::remove_all(dir);
+}
