@@ -72,6 +72,27 @@ std::string terminal_safe(std::string json)
 
 std::string finding_json(const model::Finding& f)
 {
+    return join_objects(finding_facts_json(f), finding_advice_json(f));
+}
+
+std::string join_objects(const std::string& first, const std::string& second)
+{
+    // {"a":1} and {"b":2}: {"a":1,"b":2}
+    if (first.size() < 2 || second.size() < 2) {
+        return first.size() < 2 ? second : first;
+    }
+    std::string out;
+    out.reserve(first.size() + second.size());
+    out.append(first, 0, first.size() - 1);
+    if (first.size() > 2 && second.size() > 2) {
+        out.push_back(',');
+    }
+    out.append(second, 1, std::string::npos);
+    return out;
+}
+
+std::string finding_facts_json(const model::Finding& f)
+{
     ordered_json j;
     j["node"] = text_or_null(f.node);
     j["mac"] = model::to_string(f.mac);
@@ -106,6 +127,12 @@ std::string finding_json(const model::Finding& f)
     j["count"] = f.count;
     j["first_seen"] = util::iso8601_utc(f.first_seen_ms);
     j["last_seen"] = util::iso8601_utc(f.last_seen_ms);
+    return terminal_safe(j.dump());
+}
+
+std::string finding_advice_json(const model::Finding& f)
+{
+    ordered_json j;
     j["explanation"] = text(f.explanation);
     ordered_json fixes = ordered_json::array();
     for (const auto& fix : f.fixes) {

@@ -155,7 +155,7 @@ void FollowEngine::on_event(model::Event& event)
                 ++m_overflow;  // counted, printed, not remembered
                 f.count = 1;
                 if (m_config.format == emit::Format::json) {
-                    print_json(f, event);
+                    print_json(f, event, emit::finding_advice_json(f));
                 } else {
                     print_text_new(f);
                 }
@@ -171,13 +171,14 @@ void FollowEngine::on_event(model::Event& event)
             s.explanation = f.explanation;
             s.rule_id = f.rule_id;
             s.fixes = f.fixes;
+            if (m_config.format == emit::Format::json) {
+                s.advice_json = emit::finding_advice_json(f);
+            }
         } else if (m_config.format == emit::Format::json) {
             KeyState& s = it->second;
             if (s.advised) {
-                f.device = s.device;
-                f.explanation = s.explanation;
+                f.device = s.device;  // (explanation and fixes: in s.advice_json)
                 f.rule_id = s.rule_id;
-                f.fixes = s.fixes;
             } else {
                 advisor.advise(f);
                 s.advised = true;
@@ -185,13 +186,14 @@ void FollowEngine::on_event(model::Event& event)
                 s.explanation = f.explanation;
                 s.rule_id = f.rule_id;
                 s.fixes = f.fixes;
+                s.advice_json = emit::finding_advice_json(f);
             }
         }
         // (text: a repeat is only counted)
         KeyState& state = it->second;
         f.count = ++state.count;
         if (m_config.format == emit::Format::json) {
-            print_json(f, event);
+            print_json(f, event, state.advice_json);
         } else if (is_new) {
             state.summarised = state.count;
             print_text_new(f);
@@ -202,9 +204,9 @@ void FollowEngine::on_event(model::Event& event)
     }
 }
 
-void FollowEngine::print_json(const model::Finding& f, const model::Event& event)
+void FollowEngine::print_json(const model::Finding& f, const model::Event& event, const std::string& advice_json)
 {
-    std::string line = emit::finding_json(f);
+    std::string line = emit::join_objects(emit::finding_facts_json(f), advice_json);
     if (!line.empty() && line.back() == '}') {
         line.pop_back();
         line += ",\"serial\":";

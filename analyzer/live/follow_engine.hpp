@@ -63,11 +63,12 @@ private:
         std::string explanation;
         std::string rule_id;
         std::vector<model::Fix> fixes;
+        std::string advice_json;       // (--format json) the explanation and fixes, serialised
     };
 
     void on_event(model::Event& event);
     void refresh_xml();
-    void print_json(const model::Finding& f, const model::Event& event);
+    void print_json(const model::Finding& f, const model::Event& event, const std::string& advice_json);
     void print_text_new(const model::Finding& f);
     void print_summary(bool final_summary);
 
