@@ -117,6 +117,7 @@ ParseResult parse_command_line(int argc, char** argv)
         ("junit", po::value<std::string>(&cfg.junit), "replay: write a JUnit XML report")
         ("file", po::value<std::string>(&cfg.follow_file), "follow: the audit log to follow")
         ("from-start", po::bool_switch(&cfg.from_start), "follow: read the existing log first")
+        ("poll", po::bool_switch(&cfg.poll), "follow: look at the file every 200 ms instead of using inotify")
         ("audisp", po::bool_switch(&cfg.audisp), "follow: run as an auditd plugin (events on stdin)")
         ("netlink", po::bool_switch(&cfg.netlink), "follow: read the kernel's audit multicast socket");
     po::options_description hidden;

@@ -33,6 +33,7 @@ struct Config
     std::string junit;
     std::string follow_file;
     bool from_start = false;
+    bool poll = false;  // follow: stat the file every 200 ms, no inotify (NFS)
     bool audisp = false;
     bool netlink = false;
     bool dry_run = false;

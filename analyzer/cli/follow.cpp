@@ -93,7 +93,7 @@ int run_follow(const Config& config)
             std::fprintf(stderr, "virtdeny: %s: permission denied\n", path.c_str());
             return k_exit_unreadable;
         }
-        source = std::make_unique<live::FileFollower>(path, config.from_start);
+        source = std::make_unique<live::FileFollower>(path, config.from_start, !config.poll);
     }
 
     // Signals are blocked except while waiting in ppoll(): none is lost between a check and the wait.

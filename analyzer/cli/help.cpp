@@ -69,6 +69,8 @@ With --format json, prints one object per denial event, count = occurrences so f
 Options:
       --file FILE         the audit log to follow
       --from-start        read the existing log first, then follow
+      --poll              look at the file every 200 ms instead of using inotify
+                          (a log on NFS, whose other clients' writes inotify does not see)
       --audisp            run as an auditd plugin: events arrive on standard input
                           (/etc/audit/plugins.d/virtdeny.conf)
       --netlink           read the kernel's audit multicast socket (needs CAP_AUDIT_READ)

@@ -16,7 +16,7 @@ _virtdeny()
     local commands="explain suggest follow replay rules help"
     local options="--help -h --version --format -f --color --no-progress --libvirt-xml --domain --rules
         --rules-replace --since --until --threads --year --out --dry-run --cil --policy --baseline
-        --write-baseline --junit --file --from-start --audisp --netlink"
+        --write-baseline --junit --file --from-start --poll --audisp --netlink"
 
     case "$prev" in
         --format|-f)

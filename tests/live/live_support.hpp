@@ -53,6 +53,7 @@ public:
     std::size_t wait_lines(std::size_t n, int timeout_ms);
     std::vector<OutputLine> lines();
     std::string err() const;
+    int pid() const { return m_pid; }
 
 private:
     void read_loop();

@@ -240,6 +240,72 @@ TEST_CASE("follow --file starts at the end by default and waits for a missing fi
     }
 }
 
+namespace {
+
+// how many inotify instances the process holds (its fds that are anon_inode:inotify)
+int inotify_fds(int pid)
+{
+    int n = 0;
+    const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(fds, ec)) {
+        std::error_code link_ec;
+        if (std::filesystem::read_symlink(e.path(), link_ec).string() == "anon_inode:inotify") {
+            ++n;
+        }
+    }
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("follow --poll: no inotify, and writes and a rotation are still seen within a second", "[live][follow]")
+{
+    namespace fs = std::filesystem;
+    const std::string dir = test::temp_dir();
+    const std::string log = dir + "/audit.log";
+    append(log, "");
+    for (const bool poll : {false, true}) {
+        std::vector<std::string> args{"follow", "--file", log, "--format", "json"};
+        if (poll) {
+            args.push_back("--poll");
+        }
+        test::FollowProcess follow(args);
+        std::this_thread::sleep_for(test::scaled_ms(300));
+        INFO((poll ? "--poll" : "inotify"));
+        CHECK(inotify_fds(follow.pid()) == (poll ? 0 : 1));
+        if (!poll) {
+            follow.signal(SIGTERM);
+            CHECK(follow.wait(5000) == 0);
+            continue;
+        }
+        std::vector<Clock::time_point> written;
+        for (std::uint64_t s = 1; s <= 6; ++s) {
+            if (s == 4) {
+                fs::rename(log, log + ".1");
+                append(log, "");
+            }
+            append(log, event_text(s));
+            written.push_back(Clock::now());
+            std::this_thread::sleep_for(std::chrono::milliseconds(120));
+        }
+        CHECK(follow.wait_lines(6, 5000) == 6);
+        follow.signal(SIGTERM);
+        CHECK(follow.wait(5000) == 0);
+        const auto lines = follow.lines();
+        REQUIRE(lines.size() == 6);
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            const std::uint64_t serial = json_number(lines[i].text, "serial");
+            REQUIRE(serial >= 1);
+            REQUIRE(serial <= 6);
+            const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(lines[i].at - written[serial - 1]);
+            CHECK(waited < test::scaled_ms(1000));
+            CHECK(serial == i + 1);
+        }
+    }
+    fs::remove_all(dir);
+}
+
 TEST_CASE("follow text: a new finding in full once, repeats summarised", "[live][follow]")
 {
     const std::string dir = test::temp_dir();
