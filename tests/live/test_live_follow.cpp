@@ -62,6 +62,27 @@ std::string json_path(const std::string& line)
     return line.substr(at + needle.size(), end - at - needle.size());
 }
 
+// A record of one length whatever its number, its last eighty-odd bytes the same in each:
+// after a truncation, or in an older rotated file, they stand at the same offsets.
+std::string record(int n)
+{
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "n=%06d and then the same eighty-odd bytes at the end of every record, whatever its number\n", n);
+    return std::string(buf);
+}
+
+// records first..last as the follower hands them on: without their newlines
+std::vector<std::string> records_as_lines(int first, int last)
+{
+    std::vector<std::string> lines;
+    for (int n = first; n <= last; ++n) {
+        std::string r = record(n);
+        r.pop_back();
+        lines.push_back(r);
+    }
+    return lines;
+}
+
 } // namespace
 
 TEST_CASE("follow --file: 100k events through 5 rotations and a copytruncate, each once, within 1 s",
@@ -342,11 +363,6 @@ TEST_CASE("copytruncate: what we had not read comes from the copy, not from an o
     namespace fs = std::filesystem;
     const std::string dir = test::temp_dir();
     const std::string log = dir + "/audit.log";
-    auto record = [](int n) {
-        char buf[128];
-        std::snprintf(buf, sizeof buf, "n=%06d and then the same eighty-odd bytes at the end of every record, whatever its number\n", n);
-        return std::string(buf);
-    };
     std::string first;
     for (int n = 1; n <= 20; ++n) {
         first += record(n);
@@ -379,13 +395,7 @@ TEST_CASE("copytruncate: what we had not read comes from the copy, not from an o
     append(log, record(26));
     follower.read_available(handler);
 
-    std::vector<std::string> expected;
-    for (int n = 1; n <= 26; ++n) {
-        std::string r = record(n);
-        r.pop_back();
-        expected.push_back(r);
-    }
-    CHECK(got == expected);
+    CHECK(got == records_as_lines(1, 26));
     CHECK(follower.truncations() == 1);
     fs::remove_all(dir);
 }
@@ -398,11 +408,6 @@ TEST_CASE("copytruncate: noticed when the new writes reach past our offset with 
     namespace fs = std::filesystem;
     const std::string dir = test::temp_dir();
     const std::string log = dir + "/audit.log";
-    auto record = [](int n) {
-        char buf[128];
-        std::snprintf(buf, sizeof buf, "n=%06d and then the same eighty-odd bytes at the end of every record, whatever its number\n", n);
-        return std::string(buf);
-    };
     std::string text;
     for (int n = 1; n <= 25; ++n) {
         text += record(n);
@@ -426,13 +431,7 @@ TEST_CASE("copytruncate: noticed when the new writes reach past our offset with 
     append(log, later);
     follower.read_available(handler);
 
-    std::vector<std::string> expected;
-    for (int n = 1; n <= 60; ++n) {
-        std::string r = record(n);
-        r.pop_back();
-        expected.push_back(r);
-    }
-    CHECK(got == expected);
+    CHECK(got == records_as_lines(1, 60));
     CHECK(follower.truncations() == 1);
     fs::remove_all(dir);
 }
