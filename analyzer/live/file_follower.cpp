@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <dirent.h>
+#include <iterator>
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -72,6 +74,7 @@ FileFollower::FileFollower(std::string path, bool from_start, bool use_inotify)
         }
         know(st.st_dev, st.st_ino, head);
     }
+    siblings_changed();  // what the directory holds now is known
     try_open();
     m_first_open = false;
     m_lost_track = m_current.fd < 0;  // what is made from now on is news, rotated or not
@@ -174,6 +177,7 @@ std::vector<FileFollower::Open> FileFollower::read_skipped(const LineHandler& ha
             know(f.dev, f.ino, f.head);
             news = true;
             if (!f.head.empty() && f.head == current_head) {
+                f.offset = m_current.offset;     // what the current file gave us of it so far
                 copies.push_back(std::move(f));  // a copy of the current file: read it first
                 continue;
             }
@@ -221,10 +225,7 @@ void FileFollower::finish_copies(std::vector<Open>& copies, const LineHandler& h
             // the current file gave us the copy's bytes up to our offset; a copy longer than
             // that was taken before a truncation that came after our first look: its rest
             copy.offset = m_current.offset;
-        } else {
-            copy.offset = 0;  // truncated before we read it: all of the copy is unread
-            copy.head.clear();
-        }
+        }  // (else truncated before we read on: the copy is unread from where we were)
         drain(copy, handler);
         copy.splitter.flush(handler);
         close_file(copy);
@@ -431,17 +432,44 @@ void FileFollower::recover_from_copy(Open& f, const LineHandler& handler)
     ::closedir(dir);
 }
 
+bool FileFollower::siblings_changed()
+{
+    struct stat st{};
+    if (::stat(m_dir.c_str(), &st) != 0) {
+        return false;
+    }
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    const auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
+    const bool changed = ns(st.st_mtim) != m_dir_mtime_ns || ns(st.st_ctim) != m_dir_ctime_ns || st.st_ino != m_dir_ino;
+    // a change in the same clock tick as the one we saw keeps the time: look again while the
+    // last change is that recent
+    const bool recent = ns(st.st_mtim) + k_dir_tick_ns > m_dir_checked_ns;
+    m_dir_mtime_ns = ns(st.st_mtim);
+    m_dir_ctime_ns = ns(st.st_ctim);
+    m_dir_ino = st.st_ino;
+    m_dir_checked_ns = ns(now);
+    return changed || recent;
+}
+
 bool FileFollower::read_available(const LineHandler& handler)
 {
     drain_inotify();
     add_watch();
-    std::vector<Open> copies;
+    const bool siblings_news = siblings_changed();
+    bool looked = false;  // at the siblings, this time
+    // the siblings that are news, then the current file, then what its copies have beyond it
+    auto catch_up = [&] {
+        auto copies = read_skipped(handler);
+        drain(m_current, handler);
+        finish_copies(copies, handler);
+        looked = true;
+    };
     if (m_current.fd < 0) {
         try_open();
         if (m_current.fd >= 0 && m_lost_track) {
-            // files made and rotated away while there was none at the path for us
             m_lost_track = false;
-            copies = read_skipped(handler);
+            catch_up();  // files made and rotated away while there was none at the path for us
         }
     }
     if (m_current.fd >= 0) {
@@ -453,9 +481,11 @@ bool FileFollower::read_available(const LineHandler& handler)
             m_current.offset = 0;
             m_current.tail.clear();
             m_current.head.clear();
+            // and copies of what was written between two truncations we did not see (logrotate
+            // copytruncate with rotate N: audit.log.1 is shifted to .2, the new copy is .1)
+            catch_up();
         }
         drain(m_current, handler);
-        finish_copies(copies, handler);
         struct stat st{};
         if (::stat(m_path.c_str(), &st) == 0 && (st.st_ino != m_current.ino || st.st_dev != m_current.dev)) {
             // rotated by rename (or deleted and created): finish the old file, then the new
@@ -467,9 +497,11 @@ bool FileFollower::read_available(const LineHandler& handler)
             ++m_rotations;
             try_open();  // (gone again already: the next look that finds one reads what it missed)
             m_lost_track = m_current.fd < 0;
-            copies = read_skipped(handler);
-            drain(m_current, handler);
-            finish_copies(copies, handler);
+            catch_up();
+        } else if (siblings_news && !looked) {
+            // a sibling made since: a copy of the current file (held back, nothing new), or one
+            // holding what was written and truncated away while our offset was 0
+            catch_up();
         }
     }
     const std::int64_t now = ingest::wall_clock_ms();

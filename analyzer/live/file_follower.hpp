@@ -27,6 +27,7 @@ public:
     static constexpr std::int64_t k_retire_ms = 2000; // a rotated file is still read this long
     static constexpr std::size_t k_tail_check = 64;  // bytes compared to detect a rewrite
     static constexpr std::size_t k_heads_kept = 32;  // copies recognised of the last files read
+    static constexpr std::int64_t k_dir_tick_ns = 50000000;  // > a file system's time granularity
 
     // from_start: read what the file holds now; otherwise start at its end.
     FileFollower(std::string path, bool from_start, bool use_inotify = true);
@@ -72,6 +73,9 @@ private:
     // was truncated between our look at its first bytes and our read).
     void finish_copies(std::vector<Open>& copies, const LineHandler& handler);
     void remember(const Open& f);
+    // The directory changed since our last look (or changed so recently that a second change
+    // in the same clock tick would not show): a sibling may be news.
+    bool siblings_changed();
     void know(dev_t dev, ino_t ino, const std::string& head);
     void forget_gone(const std::vector<std::pair<std::string, struct stat>>& found);
     bool known(const struct stat& st, const std::string& head) const;
@@ -84,6 +88,11 @@ private:
     bool m_from_start;
     bool m_first_open = true;
     bool m_lost_track = false;  // no file at the path on the last look: rotations may come unseen
+    // the directory as of our last look (a sibling made, renamed or removed changes it)
+    std::int64_t m_dir_mtime_ns = 0;
+    std::int64_t m_dir_ctime_ns = 0;
+    ino_t m_dir_ino = 0;
+    std::int64_t m_dir_checked_ns = 0;
     int m_inotify = -1;
     int m_watch = -1;
     bool m_want_inotify;

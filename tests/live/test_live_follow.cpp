@@ -368,6 +368,15 @@ TEST_CASE("copytruncate: what we had not read comes from the copy, not from an o
         first += record(n);
     }
     append(log, first);
+    // earlier rotations, there before the follower and longer than what it will have read
+    // (six of them, so that a directory listed in hash order shows one before the copy)
+    for (int k = 1; k <= 6; ++k) {
+        std::string older;
+        for (int n = 100000 * k; n < 100000 * k + 100; ++n) {
+            older += record(n);
+        }
+        append(dir + "/audit.log." + std::to_string(k), older);
+    }
 
     live::FileFollower follower(log, true, false);
     std::vector<std::string> got;
@@ -383,15 +392,6 @@ TEST_CASE("copytruncate: what we had not read comes from the copy, not from an o
     append(log, unread);
     fs::copy_file(log, dir + "/audit.log.copy");
     fs::resize_file(log, 0);
-    // earlier rotations, longer than what we read (made after the copy, so that a directory
-    // listed newest first, or in hash order, shows one of them before it)
-    for (int k = 1; k <= 6; ++k) {
-        std::string older;
-        for (int n = 100000 * k; n < 100000 * k + 100; ++n) {
-            older += record(n);
-        }
-        append(dir + "/audit.log." + std::to_string(k), older);
-    }
     append(log, record(26));
     follower.read_available(handler);
 

@@ -1,5 +1,5 @@
-// FileFollower alone, driven step by step: auditd's rename rotations and a logrotate
-// copytruncate happen between two looks, as when the follower is slow (under load, or ASan),
+// FileFollower alone, driven step by step: auditd's rename rotations and logrotate's
+// copytruncates happen between two looks, as when the follower is slow (under load, or ASan),
 // in many interleavings fixed by seed; every line comes out exactly once.
 #include "live_support.hpp"
 
@@ -36,92 +36,104 @@ void append_to(const std::string& path, const std::string& data)
 
 } // namespace
 
-TEST_CASE("follow: rotations and a copytruncate between two looks, every line once", "[live][follow]")
+TEST_CASE("follow: rotations and copytruncates between two looks, every line once", "[live][follow]")
 {
     namespace fs = std::filesystem;
-    for (unsigned seed = 1; seed <= 300; ++seed) {
-        const std::string dir = test::temp_dir();
-        const std::string log = dir + "/audit.log";
-        std::mt19937 rng(seed);
-        // how often the follower looks: after nearly every step, down to once in many
-        const double p = std::array<double, 5>{0.9, 0.5, 0.25, 0.1, 0.04}[seed % 5];
-        std::bernoulli_distribution looks(p);
-        // half the runs start before the file exists, and look first after two rotations
-        const bool late = (seed / 5) % 2 == 1;
-        if (!late) {
-            append_to(log, "");
-        }
-        live::FileFollower follower(log, true, false);
-        std::map<std::uint64_t, int> seen;
-        std::uint64_t bad = 0;
-        const live::LineHandler handler = [&](std::string_view line) {
-            const std::size_t colon = line.find(':', 30);
-            if (colon == std::string_view::npos || line.substr(0, 19) != "type=AVC msg=audit(") {
-                ++bad;
-                return;
+    // auditd: rename rotations (and one logrotate copytruncate beside them); logrotate with
+    // copytruncate and rotate N: the old copies are shifted, the file copied to .1, truncated
+    for (const bool logrotate : {false, true}) {
+        for (unsigned seed = 1; seed <= 300; ++seed) {
+            const std::string dir = test::temp_dir();
+            const std::string log = dir + "/audit.log";
+            std::mt19937 rng(seed);
+            // how often the follower looks: after nearly every step, down to once in many
+            const double p = std::array<double, 5>{0.9, 0.5, 0.25, 0.1, 0.04}[seed % 5];
+            std::bernoulli_distribution looks(p);
+            // half the runs start before the file exists, and look first after two rotations
+            const bool late = (seed / 5) % 2 == 1;
+            if (!late) {
+                append_to(log, "");
             }
-            ++seen[std::strtoull(std::string(line.substr(colon + 1, 12)).c_str(), nullptr, 10)];
-        };
-        int burst = 0;
-        auto maybe_look = [&] {
-            if ((!late || burst >= 25) && looks(rng)) {
-                follower.read_available(handler);
-            }
-        };
-        std::uint64_t n = 0;
-        int rotations = 0;
-        for (; burst < 60; ++burst) {
-            std::string data;
-            for (int i = 0; i < 20; ++i) {
-                data += line_for(++n);
-            }
-            if (burst % 7 == 3) {
-                append_to(log, data.substr(0, data.size() - 25));  // a half-written last line
-                maybe_look();
-                append_to(log, data.substr(data.size() - 25));
-            } else {
-                append_to(log, data);
-            }
-            maybe_look();
-            if (burst % 10 == 9 && rotations < 5) {
-                // auditd: shift the old ones, rename, then a new file
+            live::FileFollower follower(log, true, false);
+            std::map<std::uint64_t, int> seen;
+            std::uint64_t bad = 0;
+            const live::LineHandler handler = [&](std::string_view line) {
+                const std::size_t colon = line.find(':', 30);
+                if (colon == std::string_view::npos || line.substr(0, 19) != "type=AVC msg=audit(") {
+                    ++bad;
+                    return;
+                }
+                ++seen[std::strtoull(std::string(line.substr(colon + 1, 12)).c_str(), nullptr, 10)];
+            };
+            int burst = 0;
+            auto maybe_look = [&] {
+                if ((!late || burst >= 25) && looks(rng)) {
+                    follower.read_available(handler);
+                }
+            };
+            auto shift = [&](int rotations) {
                 for (int k = rotations; k >= 1; --k) {
                     fs::rename(log + "." + std::to_string(k), log + "." + std::to_string(k + 1));
                     maybe_look();
                 }
-                fs::rename(log, log + ".1");
-                maybe_look();  // no file at the path for a moment
-                append_to(log, "");
-                ++rotations;
-            } else if (burst == 45) {
-                // logrotate copytruncate
-                fs::copy_file(log, log + ".copy");
+            };
+            std::uint64_t n = 0;
+            int rotations = 0;
+            for (; burst < 60; ++burst) {
+                std::string data;
+                for (int i = 0; i < 20; ++i) {
+                    data += line_for(++n);
+                }
+                if (burst % 7 == 3) {
+                    append_to(log, data.substr(0, data.size() - 25));  // a half-written last line
+                    maybe_look();
+                    append_to(log, data.substr(data.size() - 25));
+                } else {
+                    append_to(log, data);
+                }
                 maybe_look();
-                fs::resize_file(log, 0);
+                if (logrotate && burst % 6 == 5) {
+                    shift(rotations);
+                    fs::copy_file(log, log + ".1");
+                    maybe_look();
+                    fs::resize_file(log, 0);
+                    ++rotations;
+                } else if (!logrotate && burst % 10 == 9 && rotations < 5) {
+                    shift(rotations);
+                    fs::rename(log, log + ".1");
+                    maybe_look();  // no file at the path for a moment
+                    append_to(log, "");
+                    ++rotations;
+                } else if (!logrotate && burst == 45) {
+                    fs::copy_file(log, log + ".copy");
+                    maybe_look();
+                    fs::resize_file(log, 0);
+                }
+                maybe_look();
             }
-            maybe_look();
-        }
-        follower.read_available(handler);
-        follower.read_available(handler);
+            follower.read_available(handler);
+            follower.read_available(handler);
 
-        std::vector<std::uint64_t> lost;
-        std::vector<std::uint64_t> doubled;
-        for (std::uint64_t s = 1; s <= n; ++s) {
-            const auto it = seen.find(s);
-            if (it == seen.end()) {
-                lost.push_back(s);
-            } else if (it->second > 1) {
-                doubled.push_back(s);
+            std::vector<std::uint64_t> lost;
+            std::vector<std::uint64_t> doubled;
+            for (std::uint64_t s = 1; s <= n; ++s) {
+                const auto it = seen.find(s);
+                if (it == seen.end()) {
+                    lost.push_back(s);
+                } else if (it->second > 1) {
+                    doubled.push_back(s);
+                }
             }
+            INFO((logrotate ? "logrotate copytruncate" : "auditd rotation") << ", seed " << seed
+                 << ", a look with p=" << p << (late ? ", file made after the follower" : "") << ": "
+                 << lost.size() << " lost (first " << (lost.empty() ? 0 : lost.front()) << "), "
+                 << doubled.size() << " doubled (first " << (doubled.empty() ? 0 : doubled.front()) << ")");
+            CHECK(bad == 0);
+            CHECK(lost.empty());
+            CHECK(doubled.empty());
+            CHECK(seen.size() == n);
+            fs::remove_all(dir);
         }
-        INFO("seed " << seed << ", a look with p=" << p << (late ? ", file made after the follower" : "") << ": "
-                     << lost.size() << " lost (first " << (lost.empty() ? 0 : lost.front()) << "), "
-                     << doubled.size() << " doubled (first " << (doubled.empty() ? 0 : doubled.front()) << ")");
-        CHECK(bad == 0);
-        CHECK(lost.empty());
-        CHECK(doubled.empty());
-        CHECK(seen.size() == n);
-        fs::remove_all(dir);
     }
 }
 
