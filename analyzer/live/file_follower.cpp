@@ -443,8 +443,8 @@ bool FileFollower::siblings_changed()
     const auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
     const bool changed = ns(st.st_mtim) != m_dir_mtime_ns || ns(st.st_ctim) != m_dir_ctime_ns || st.st_ino != m_dir_ino;
     // a change in the same clock tick as the one we saw keeps the time: look again while the
-    // last change is that recent
-    const bool recent = ns(st.st_mtim) + k_dir_tick_ns > m_dir_checked_ns;
+    // last change is that recent (not for a time ahead of ours: a clock stepped back)
+    const bool recent = ns(st.st_mtim) + k_dir_tick_ns > m_dir_checked_ns && ns(st.st_mtim) <= ns(now) + k_dir_tick_ns;
     m_dir_mtime_ns = ns(st.st_mtim);
     m_dir_ctime_ns = ns(st.st_ctim);
     m_dir_ino = st.st_ino;
