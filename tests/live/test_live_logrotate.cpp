@@ -41,7 +41,7 @@ std::uint64_t serial_of(const std::string& json)
 
 } // namespace
 
-TEST_CASE("follow --file under logrotate (copytruncate rotate 3; create delaycompress): each event once",
+TEST_CASE("follow --file under logrotate (copytruncate rotate 3, create delaycompress): each event once",
           "[live][follow][logrotate]")
 {
     if (test::run("command -v logrotate >/dev/null 2>&1").status != 0) {
