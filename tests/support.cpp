@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +67,15 @@ void write_file(const std::string& path, const std::string& content)
 {
     std::ofstream out(path, std::ios::binary);
     out << content;
+}
+
+void append_file(const std::string& path, const std::string& content)
+{
+    std::FILE* f = std::fopen(path.c_str(), "ab");
+    const bool ok = f && std::fwrite(content.data(), 1, content.size(), f) == content.size();
+    if ((f && std::fclose(f) != 0) || !ok) {
+        throw std::runtime_error("cannot append to " + path);
+    }
 }
 
 std::string temp_dir()

@@ -29,6 +29,9 @@ RunResult virtdeny(const std::string& args, const std::string& input = {});
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
+// Appends as a log writer does (open, write, close: a rotated path is followed); throws when it
+// cannot, which fails the test.
+void append_file(const std::string& path, const std::string& content);
 std::string temp_dir();  // a fresh directory under $TMPDIR
 std::string shell_quote(const std::string& s);
 

@@ -5,6 +5,7 @@
 #include "../support.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <csignal>
 #include <cstring>
@@ -28,6 +29,17 @@ inline std::chrono::milliseconds scaled_ms(long ms)
 }
 
 using Clock = std::chrono::steady_clock;
+
+// The number after "key": in a line of follow's JSON (0 when it has none).
+inline std::uint64_t json_number(const std::string& line, const std::string& key)
+{
+    const std::string needle = "\"" + key + "\":";
+    const std::size_t at = line.find(needle);
+    if (at == std::string::npos) {
+        return 0;
+    }
+    return std::strtoull(line.c_str() + at + needle.size(), nullptr, 10);
+}
 
 struct OutputLine
 {

@@ -33,24 +33,6 @@ std::string event_text(std::uint64_t serial)
            "type=EOE msg=" + stamp + ": \n";
 }
 
-void append(const std::string& path, const std::string& data)
-{
-    std::FILE* f = std::fopen(path.c_str(), "ab");
-    REQUIRE(f);
-    std::fwrite(data.data(), 1, data.size(), f);
-    std::fclose(f);
-}
-
-std::uint64_t json_number(const std::string& line, const std::string& key)
-{
-    const std::string needle = "\"" + key + "\":";
-    const std::size_t at = line.find(needle);
-    if (at == std::string::npos) {
-        return 0;
-    }
-    return std::strtoull(line.c_str() + at + needle.size(), nullptr, 10);
-}
-
 std::string json_path(const std::string& line)
 {
     const std::string needle = "\"path\":\"";
@@ -114,12 +96,12 @@ TEST_CASE("follow --file: 100k events through 5 rotations and a copytruncate, ea
         if (burst % 40 == 7) {
             // a half-written last line, completed a little later
             const std::size_t cut = data.size() - 40;
-            append(log, data.substr(0, cut));
+            test::append_file(log, data.substr(0, cut));
             std::this_thread::sleep_for(std::chrono::milliseconds(30));
-            append(log, data.substr(cut));
+            test::append_file(log, data.substr(cut));
             ++half_lines;
         } else {
-            append(log, data);
+            test::append_file(log, data);
         }
         const auto now = Clock::now();
         for (auto s : serials) {
@@ -131,7 +113,7 @@ TEST_CASE("follow --file: 100k events through 5 rotations and a copytruncate, ea
                 fs::rename(log + "." + std::to_string(k), log + "." + std::to_string(k + 1));
             }
             fs::rename(log, log + ".1");
-            append(log, "");
+            test::append_file(log, "");
             ++rotations;
         } else if (burst == 150) {
             // logrotate copytruncate
@@ -164,9 +146,9 @@ TEST_CASE("follow --file: 100k events through 5 rotations and a copytruncate, ea
     const char* scale_env = std::getenv("VIRTDENY_TEST_TIME_SCALE");
     const double limit_ms = 1000.0 * std::max(1.0, scale_env ? std::atof(scale_env) : 1.0);
     for (const auto& l : lines) {
-        const std::uint64_t s = json_number(l.text, "serial");
+        const std::uint64_t s = test::json_number(l.text, "serial");
         ++seen[s];
-        counts[json_path(l.text)].push_back(json_number(l.text, "count"));
+        counts[json_path(l.text)].push_back(test::json_number(l.text, "count"));
         auto it = written.find(s);
         if (it != written.end()) {
             const double ms = std::chrono::duration<double, std::milli>(l.at - it->second).count();
@@ -235,25 +217,25 @@ TEST_CASE("follow --file starts at the end by default and waits for a missing fi
 {
     const std::string dir = test::temp_dir();
     const std::string log = dir + "/audit.log";
-    append(log, event_text(1) + event_text(2));
+    test::append_file(log, event_text(1) + event_text(2));
     {
         test::FollowProcess follow({"follow", "--file", log, "--format", "json"});
         std::this_thread::sleep_for(test::scaled_ms(300));
-        append(log, event_text(3));
+        test::append_file(log, event_text(3));
         CHECK(follow.wait_lines(1, 3000) == 1);
         std::this_thread::sleep_for(test::scaled_ms(300));
         follow.signal(SIGTERM);
         CHECK(follow.wait(5000) == 0);
         const auto lines = follow.lines();
         REQUIRE(lines.size() == 1);
-        CHECK(json_number(lines[0].text, "serial") == 3);
+        CHECK(test::json_number(lines[0].text, "serial") == 3);
     }
     {
         const std::string later = dir + "/later/audit.log";
         test::FollowProcess follow({"follow", "--file", later, "--format", "json"});
         std::this_thread::sleep_for(test::scaled_ms(300));
         std::filesystem::create_directories(dir + "/later");
-        append(later, event_text(10) + event_text(11));
+        test::append_file(later, event_text(10) + event_text(11));
         CHECK(follow.wait_lines(2, 3000) == 2);
         follow.signal(SIGTERM);
         CHECK(follow.wait(5000) == 0);
@@ -285,7 +267,7 @@ TEST_CASE("follow --poll: no inotify, and writes and a rotation are still seen w
     namespace fs = std::filesystem;
     const std::string dir = test::temp_dir();
     const std::string log = dir + "/audit.log";
-    append(log, "");
+    test::append_file(log, "");
     for (const bool poll : {false, true}) {
         std::vector<std::string> args{"follow", "--file", log, "--format", "json"};
         if (poll) {
@@ -304,9 +286,9 @@ TEST_CASE("follow --poll: no inotify, and writes and a rotation are still seen w
         for (std::uint64_t s = 1; s <= 6; ++s) {
             if (s == 4) {
                 fs::rename(log, log + ".1");
-                append(log, "");
+                test::append_file(log, "");
             }
-            append(log, event_text(s));
+            test::append_file(log, event_text(s));
             written.push_back(Clock::now());
             std::this_thread::sleep_for(std::chrono::milliseconds(120));
         }
@@ -316,7 +298,7 @@ TEST_CASE("follow --poll: no inotify, and writes and a rotation are still seen w
         const auto lines = follow.lines();
         REQUIRE(lines.size() == 6);
         for (std::size_t i = 0; i < lines.size(); ++i) {
-            const std::uint64_t serial = json_number(lines[i].text, "serial");
+            const std::uint64_t serial = test::json_number(lines[i].text, "serial");
             REQUIRE(serial >= 1);
             REQUIRE(serial <= 6);
             const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(lines[i].at - written[serial - 1]);
@@ -367,7 +349,7 @@ TEST_CASE("copytruncate: what we had not read comes from the copy, not from an o
     for (int n = 1; n <= 20; ++n) {
         first += record(n);
     }
-    append(log, first);
+    test::append_file(log, first);
     // earlier rotations, there before the follower and longer than what it will have read
     // (six of them, so that a directory listed in hash order shows one before the copy)
     for (int k = 1; k <= 6; ++k) {
@@ -375,7 +357,7 @@ TEST_CASE("copytruncate: what we had not read comes from the copy, not from an o
         for (int n = 100000 * k; n < 100000 * k + 100; ++n) {
             older += record(n);
         }
-        append(dir + "/audit.log." + std::to_string(k), older);
+        test::append_file(dir + "/audit.log." + std::to_string(k), older);
     }
 
     live::FileFollower follower(log, true, false);
@@ -389,10 +371,10 @@ TEST_CASE("copytruncate: what we had not read comes from the copy, not from an o
     for (int n = 21; n <= 25; ++n) {
         unread += record(n);
     }
-    append(log, unread);
+    test::append_file(log, unread);
     fs::copy_file(log, dir + "/audit.log.copy");
     fs::resize_file(log, 0);
-    append(log, record(26));
+    test::append_file(log, record(26));
     follower.read_available(handler);
 
     CHECK(got == records_as_lines(1, 26));
@@ -413,7 +395,7 @@ TEST_CASE("copytruncate: noticed when the new writes reach past our offset with 
         text += record(n);
     }
     const std::size_t cut = 20 * record(1).size() + record(1).size() - 1;  // all of 21 but its newline
-    append(log, text.substr(0, cut));
+    test::append_file(log, text.substr(0, cut));
 
     live::FileFollower follower(log, true, false);
     std::vector<std::string> got;
@@ -421,14 +403,14 @@ TEST_CASE("copytruncate: noticed when the new writes reach past our offset with 
     follower.read_available(handler);
     REQUIRE(got.size() == 20);
 
-    append(log, text.substr(cut));
+    test::append_file(log, text.substr(cut));
     fs::copy_file(log, dir + "/audit.log.1");
     fs::resize_file(log, 0);
     std::string later;
     for (int n = 26; n <= 60; ++n) {
         later += record(n);
     }
-    append(log, later);
+    test::append_file(log, later);
     follower.read_available(handler);
 
     CHECK(got == records_as_lines(1, 60));
@@ -445,7 +427,7 @@ TEST_CASE("copytruncate after starting at the end: what we had not read comes fr
     for (std::uint64_t s = 1; s <= 20; ++s) {
         history += event_text(s);
     }
-    append(log, history);
+    test::append_file(log, history);
     live::FileFollower follower(log, false, false);  // the default: history is not news
     std::vector<std::string> got;
     const live::LineHandler handler = [&](std::string_view line) { got.emplace_back(line); };
@@ -456,10 +438,10 @@ TEST_CASE("copytruncate after starting at the end: what we had not read comes fr
     for (std::uint64_t s = 21; s <= 25; ++s) {
         unread += event_text(s);
     }
-    append(log, unread);
+    test::append_file(log, unread);
     fs::copy_file(log, log + "-20261201");
     fs::resize_file(log, 0);
-    append(log, event_text(26));
+    test::append_file(log, event_text(26));
     follower.read_available(handler);
 
     std::string expected_text = unread + event_text(26);

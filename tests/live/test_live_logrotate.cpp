@@ -24,21 +24,6 @@ std::string event_for(std::uint64_t serial)
            "type=EOE msg=" + stamp + ": \n";
 }
 
-void append_events(const std::string& path, const std::string& data)
-{
-    std::FILE* f = std::fopen(path.c_str(), "ab");
-    REQUIRE(f);
-    std::fwrite(data.data(), 1, data.size(), f);
-    std::fclose(f);
-}
-
-std::uint64_t serial_of(const std::string& json)
-{
-    const std::string key = "\"serial\":";
-    const std::size_t at = json.find(key);
-    return at == std::string::npos ? 0 : std::strtoull(json.c_str() + at + key.size(), nullptr, 10);
-}
-
 } // namespace
 
 TEST_CASE("follow --file under logrotate (copytruncate rotate 3, create delaycompress): each event once",
@@ -58,7 +43,7 @@ TEST_CASE("follow --file under logrotate (copytruncate rotate 3, create delaycom
                                                            : std::string("    create 0600\n    compress\n    delaycompress\n")) +
                                    "}\n");
         std::filesystem::permissions(conf, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-        append_events(log, "");
+        test::append_file(log, "");
 
         test::FollowProcess follow({"follow", "--file", log, "--from-start", "--format", "json"});
         std::this_thread::sleep_for(test::scaled_ms(200));
@@ -74,7 +59,7 @@ TEST_CASE("follow --file under logrotate (copytruncate rotate 3, create delaycom
                 data += event_for(++serial);
                 serials.push_back(serial);
             }
-            append_events(log, data);
+            test::append_file(log, data);
             const auto now = Clock::now();
             for (auto s : serials) {
                 written[s] = now;
@@ -99,7 +84,7 @@ TEST_CASE("follow --file under logrotate (copytruncate rotate 3, create delaycom
         std::map<std::uint64_t, int> seen;
         double max_ms = 0;
         for (const auto& line : follow.lines()) {
-            const std::uint64_t s = serial_of(line.text);
+            const std::uint64_t s = test::json_number(line.text, "serial");
             ++seen[s];
             if (written.count(s) != 0) {
                 max_ms = std::max(max_ms, std::chrono::duration<double, std::milli>(line.at - written[s]).count());

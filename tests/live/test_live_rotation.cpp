@@ -26,14 +26,6 @@ std::string line_for(std::uint64_t n)
            "): avc:  denied  { read } for  pid=4000" + std::to_string(n % 7) + " comm=\"qemu-kvm\"\n";
 }
 
-void append_to(const std::string& path, const std::string& data)
-{
-    std::FILE* f = std::fopen(path.c_str(), "ab");
-    REQUIRE(f);
-    std::fwrite(data.data(), 1, data.size(), f);
-    std::fclose(f);
-}
-
 } // namespace
 
 TEST_CASE("follow: rotations and copytruncates between two looks, every line once", "[live][follow]")
@@ -52,7 +44,7 @@ TEST_CASE("follow: rotations and copytruncates between two looks, every line onc
             // half the runs start before the file exists, and look first after two rotations
             const bool late = (seed / 5) % 2 == 1;
             if (!late) {
-                append_to(log, "");
+                test::append_file(log, "");
             }
             live::FileFollower follower(log, true, false);
             std::map<std::uint64_t, int> seen;
@@ -85,11 +77,11 @@ TEST_CASE("follow: rotations and copytruncates between two looks, every line onc
                     data += line_for(++n);
                 }
                 if (burst % 7 == 3) {
-                    append_to(log, data.substr(0, data.size() - 25));  // a half-written last line
+                    test::append_file(log, data.substr(0, data.size() - 25));  // a half-written last line
                     maybe_look();
-                    append_to(log, data.substr(data.size() - 25));
+                    test::append_file(log, data.substr(data.size() - 25));
                 } else {
-                    append_to(log, data);
+                    test::append_file(log, data);
                 }
                 maybe_look();
                 if (logrotate && burst % 6 == 5) {
@@ -102,7 +94,7 @@ TEST_CASE("follow: rotations and copytruncates between two looks, every line onc
                     shift(rotations);
                     fs::rename(log, log + ".1");
                     maybe_look();  // no file at the path for a moment
-                    append_to(log, "");
+                    test::append_file(log, "");
                     ++rotations;
                 } else if (!logrotate && burst == 45) {
                     fs::copy_file(log, log + ".copy");
@@ -153,8 +145,8 @@ TEST_CASE("follow: a rotated file given the inode number of a deleted one is sti
         }
         return data;
     };
-    append_to(log + ".1", lines(10));  // history: there before the follower
-    append_to(log, lines(10));
+    test::append_file(log + ".1", lines(10));  // history: there before the follower
+    test::append_file(log, lines(10));
     live::FileFollower follower(log, true, false);
     std::map<std::uint64_t, int> seen;
     const live::LineHandler handler = [&](std::string_view line) {
@@ -167,11 +159,11 @@ TEST_CASE("follow: a rotated file given the inode number of a deleted one is sti
     struct stat old_one{};
     REQUIRE(::stat((log + ".1").c_str(), &old_one) == 0);
     fs::rename(log, log + ".1");  // audit.log.1 (history) is gone
-    append_to(log, lines(10));
+    test::append_file(log, lines(10));
     struct stat middle{};
     REQUIRE(::stat(log.c_str(), &middle) == 0);
     fs::rename(log, log + ".1");  // the first audit.log is gone from the directory (we hold it open)
-    append_to(log, lines(10));
+    test::append_file(log, lines(10));
     follower.read_available(handler);
     follower.read_available(handler);
 
