@@ -7,7 +7,6 @@
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
-#include <iterator>
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -136,14 +135,19 @@ void FileFollower::remember(const Open& f)
     }
 }
 
-std::vector<FileFollower::Open> FileFollower::read_skipped(const LineHandler& handler)
+void FileFollower::read_skipped(const LineHandler& handler)
 {
-    // the first bytes of the file we are about to read: a copy of it is not news
+    // The current file's first bytes as we read them (or, not read yet, as it starts now): a
+    // sibling that starts so is its copy, not news. What we have not read of the current file
+    // comes from that copy once its truncation is seen (recover_from_copy), even a truncation
+    // between our check for one and this look.
     std::string current_head;
     if (m_current.fd >= 0) {
         read_head(m_current.fd, current_head);
     }
-    std::vector<Open> copies;
+    if (current_head.size() <= m_current.head.size()) {
+        current_head = m_current.head;
+    }
     // again while a pass found something: a rotation during one renames files under it
     for (int pass = 0; pass < 4; ++pass) {
         auto found = siblings();
@@ -176,12 +180,8 @@ std::vector<FileFollower::Open> FileFollower::read_skipped(const LineHandler& ha
             f.ino = st.st_ino;
             know(f.dev, f.ino, f.head);
             news = true;
-            if (!f.head.empty() && f.head == current_head) {
-                f.offset = m_current.offset;     // what the current file gave us of it so far
-                copies.push_back(std::move(f));  // a copy of the current file: read it first
-                continue;
-            }
-            const bool copy = !f.head.empty() && std::find(m_heads.begin(), m_heads.end(), f.head) != m_heads.end();
+            const bool copy = !f.head.empty() && (f.head == current_head ||
+                                                  std::find(m_heads.begin(), m_heads.end(), f.head) != m_heads.end());
             if (!copy) {
                 drain(f, handler);
                 f.splitter.flush(handler);
@@ -192,7 +192,6 @@ std::vector<FileFollower::Open> FileFollower::read_skipped(const LineHandler& ha
             break;
         }
     }
-    return copies;
 }
 
 void FileFollower::forget_gone(const std::vector<std::pair<std::string, struct stat>>& found)
@@ -215,22 +214,6 @@ void FileFollower::forget_gone(const std::vector<std::pair<std::string, struct s
         keep(r.dev, r.ino);
     }
     m_known.swap(still);
-}
-
-void FileFollower::finish_copies(std::vector<Open>& copies, const LineHandler& handler)
-{
-    for (Open& copy : copies) {
-        if (m_current.head.size() >= copy.head.size() &&
-            m_current.head.compare(0, copy.head.size(), copy.head) == 0) {
-            // the current file gave us the copy's bytes up to our offset; a copy longer than
-            // that was taken before a truncation that came after our first look: its rest
-            copy.offset = m_current.offset;
-        }  // (else truncated before we read on: the copy is unread from where we were)
-        drain(copy, handler);
-        copy.splitter.flush(handler);
-        close_file(copy);
-    }
-    copies.clear();
 }
 
 FileFollower::~FileFollower()
@@ -457,19 +440,13 @@ bool FileFollower::read_available(const LineHandler& handler)
     drain_inotify();
     add_watch();
     const bool siblings_news = siblings_changed();
-    bool looked = false;  // at the siblings, this time
-    // the siblings that are news, then the current file, then what its copies have beyond it
-    auto catch_up = [&] {
-        auto copies = read_skipped(handler);
-        drain(m_current, handler);
-        finish_copies(copies, handler);
-        looked = true;
-    };
+    bool looked = false;  // at the siblings already, this time
     if (m_current.fd < 0) {
         try_open();
         if (m_current.fd >= 0 && m_lost_track) {
             m_lost_track = false;
-            catch_up();  // files made and rotated away while there was none at the path for us
+            read_skipped(handler);  // files made and rotated away while there was none at the path for us
+            looked = true;
         }
     }
     if (m_current.fd >= 0) {
@@ -483,7 +460,8 @@ bool FileFollower::read_available(const LineHandler& handler)
             m_current.head.clear();
             // and copies of what was written between two truncations we did not see (logrotate
             // copytruncate with rotate N: audit.log.1 is shifted to .2, the new copy is .1)
-            catch_up();
+            read_skipped(handler);
+            looked = true;
         }
         drain(m_current, handler);
         struct stat st{};
@@ -497,11 +475,12 @@ bool FileFollower::read_available(const LineHandler& handler)
             ++m_rotations;
             try_open();  // (gone again already: the next look that finds one reads what it missed)
             m_lost_track = m_current.fd < 0;
-            catch_up();
+            read_skipped(handler);
+            drain(m_current, handler);
         } else if (siblings_news && !looked) {
-            // a sibling made since: a copy of the current file (held back, nothing new), or one
-            // holding what was written and truncated away while our offset was 0
-            catch_up();
+            // a sibling made since: a copy of the current file (not news), or one holding what
+            // was written and truncated away while our offset was 0
+            read_skipped(handler);
         }
     }
     const std::int64_t now = ingest::wall_clock_ms();

@@ -66,12 +66,8 @@ private:
     void close_file(Open& f);
     // Rotated files that came and went between two looks (several rotations in a burst):
     // siblings named PATH* that we never had open and that are not copies of what we read.
-    // A sibling that starts as the new current file does is a copy of it (copytruncate before
-    // we had read it): held back and returned, for finish_copies once the current is read.
-    std::vector<Open> read_skipped(const LineHandler& handler);
-    // What the held-back copies have beyond what the current file gave us (nothing, unless it
-    // was truncated between our look at its first bytes and our read).
-    void finish_copies(std::vector<Open>& copies, const LineHandler& handler);
+    // A sibling that starts as the current file does is a copy of it (copytruncate), not news.
+    void read_skipped(const LineHandler& handler);
     void remember(const Open& f);
     // The directory changed since our last look (or changed so recently that a second change
     // in the same clock tick would not show): a sibling may be news.
