@@ -22,34 +22,40 @@ bool matches_domain(const model::Finding& f, const std::string& filter)
     return filter.empty() || (f.domain && (f.domain->name == filter || f.domain->uuid == filter));
 }
 
-bool Analysis::setup()
+bool load_knowledge(const Config& config, util::Diagnostics& diagnostics, kb::KnowledgeBase& kb,
+                    correlate::DomainXmlIndex& xml, std::unique_ptr<kb::PolicyQuery>& policy)
 {
     std::vector<std::string> errors;
-    const bool ok = m_kb.load(m_config.rules_dirs, errors);
+    const bool ok = kb.load(config.rules_dirs, errors);
     for (const auto& e : errors) {
-        m_diagnostics.error("rules: " + e);
+        diagnostics.error("rules: " + e);
     }
     if (!ok) {
         return false;
     }
-    if (!m_config.policy_file.empty()) {
-        std::string error;
-        m_policy = kb::PolicyQuery::open(m_config.policy_file, error);
-        if (!m_policy) {
-            m_diagnostics.error("policy: " + error);
-            return false;
-        }
-    } else {
-        m_policy = kb::PolicyQuery::open_loaded();  // null, quietly, where SELinux is not enabled
-    }
-    for (const auto& path : m_config.libvirt_xml) {
+    for (const auto& path : config.libvirt_xml) {
         std::vector<std::string> xml_errors;
-        m_xml.load(path, xml_errors);
+        xml.load(path, xml_errors);
         for (const auto& e : xml_errors) {
-            m_diagnostics.error("libvirt-xml: " + e);
+            diagnostics.error("libvirt-xml: " + e);
         }
+    }
+    if (config.policy_file.empty()) {
+        policy = kb::PolicyQuery::open_loaded();
+        return true;
+    }
+    std::string error;
+    policy = kb::PolicyQuery::open(config.policy_file, error);
+    if (!policy) {
+        diagnostics.error("policy: " + error);
+        return false;
     }
     return true;
+}
+
+bool Analysis::setup()
+{
+    return load_knowledge(m_config, m_diagnostics, m_kb, m_xml, m_policy);
 }
 
 AnalysisResult Analysis::run()

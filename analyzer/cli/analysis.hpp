@@ -45,6 +45,13 @@ private:
     std::unique_ptr<kb::PolicyQuery> m_policy;
 };
 
+// What explaining needs beside the logs: the knowledge base (the rules), the domain XML
+// (--libvirt-xml) and the binary SELinux policy that answers like audit2why (--policy, or the
+// loaded one: null, quietly, where SELinux is not enabled). Shared by Analysis and follow.
+// Problems go to diagnostics; false on a fatal one (bad rules, an unreadable --policy).
+bool load_knowledge(const Config& config, util::Diagnostics& diagnostics, kb::KnowledgeBase& kb,
+                    correlate::DomainXmlIndex& xml, std::unique_ptr<kb::PolicyQuery>& policy);
+
 // True when the finding belongs to the VM named by filter (name or uuid).
 bool matches_domain(const model::Finding& finding, const std::string& filter);
 

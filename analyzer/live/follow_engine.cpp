@@ -70,35 +70,12 @@ void FollowEngine::refresh_xml()
 
 bool FollowEngine::setup()
 {
+    // as explain loads them; SIGHUP loads them again (a new policy after semodule -i, too)
     auto kb = std::make_unique<kb::KnowledgeBase>();
-    std::vector<std::string> errors;
-    const bool ok = kb->load(m_config.rules_dirs, errors);
-    for (const auto& e : errors) {
-        m_diagnostics.error("rules: " + e);
-    }
-    if (!ok) {
-        return false;
-    }
     auto xml = std::make_unique<correlate::DomainXmlIndex>();
-    for (const auto& path : m_config.libvirt_xml) {
-        std::vector<std::string> xml_errors;
-        xml->load(path, xml_errors);
-        for (const auto& e : xml_errors) {
-            m_diagnostics.error("libvirt-xml: " + e);
-        }
-    }
-    // audit2why answers from the binary policy, as explain gives them (a new policy after
-    // semodule -i is picked up by SIGHUP)
     std::unique_ptr<kb::PolicyQuery> policy;
-    if (!m_config.policy_file.empty()) {
-        std::string error;
-        policy = kb::PolicyQuery::open(m_config.policy_file, error);
-        if (!policy) {
-            m_diagnostics.error("policy: " + error);
-            return false;
-        }
-    } else {
-        policy = kb::PolicyQuery::open_loaded();
+    if (!cli::load_knowledge(m_config, m_diagnostics, *kb, *xml, policy)) {
+        return false;
     }
     m_kb = std::move(kb);
     m_xml = std::move(xml);
