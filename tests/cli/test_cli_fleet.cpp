@@ -3,6 +3,7 @@
 // by one `virtdeny follow` (a file, a pipe, the collector's plugin stream) and by `explain`:
 // findings per node, never mixed although the nodes share serials, pids and paths.
 #include "../live/live_support.hpp"
+#include "../json_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -21,19 +22,6 @@ namespace {
 std::string fleet_dir()
 {
     return test::fixtures_dir() + "/fleet-audisp-remote";
-}
-
-std::vector<json> json_lines(const std::string& text)
-{
-    std::vector<json> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty()) {
-            out.push_back(json::parse(line));
-        }
-    }
-    return out;
 }
 
 std::vector<json> findings_of(const std::vector<json>& lines)
@@ -138,7 +126,7 @@ TEST_CASE("fleet: explain on the collector's log gives findings per node", "[cli
     const auto r = test::virtdeny("explain --format json " + test::shell_quote(fleet_dir() + "/input.log"));
     REQUIRE(r.status == 0);
     CHECK(r.err.empty());
-    const auto lines = json_lines(r.out);
+    const auto lines = test::json_lines(r.out);
     REQUIRE(!lines.empty());
     const auto& summary = lines.back()["summary"];
     CHECK(summary["findings"] == 4);
@@ -167,18 +155,18 @@ TEST_CASE("fleet: explain on the collector's log gives findings per node", "[cli
 
     // one VM of the fleet
     const auto one = test::virtdeny("explain --format json --domain web02 " + test::shell_quote(fleet_dir() + "/input.log"));
-    const auto only = findings_of(json_lines(one.out));
+    const auto only = findings_of(test::json_lines(one.out));
     REQUIRE(only.size() == 1);
     CHECK(key_of(only[0]) == k_events[2]);
 }
 
 TEST_CASE("fleet: a node's findings on the collector equal those of its own log", "[cli][fleet]")
 {
-    const auto all = findings_of(json_lines(
+    const auto all = findings_of(test::json_lines(
         test::virtdeny("explain --format json " + test::shell_quote(fleet_dir() + "/input.log")).out));
     for (const char* hv : {"hv01", "hv02", "hv03"}) {
         INFO(hv);
-        const auto own = findings_of(json_lines(
+        const auto own = findings_of(test::json_lines(
             test::virtdeny("explain --format json " + test::shell_quote(fleet_dir() + "/hypervisors/" + hv + ".log")).out));
         std::vector<json> from_collector;
         for (const auto& f : all) {
@@ -198,7 +186,7 @@ TEST_CASE("fleet: one follow on the collector, from a pipe, the audisp stream an
     // a pipe to its end
     const auto piped = test::virtdeny("follow --format json -", input);
     CHECK(piped.status == 0);
-    check_follow_events(json_lines(piped.out));
+    check_follow_events(test::json_lines(piped.out));
 
     // in text, each new finding says which hypervisor it came from
     const auto text = test::virtdeny("follow -", input);
@@ -212,7 +200,7 @@ TEST_CASE("fleet: one follow on the collector, from a pipe, the audisp stream an
     // the collector's dispatcher stream (auditd distribute_network = yes, plugin virtdeny)
     const auto audisp = test::virtdeny("follow --audisp --format json", test::read_file(fleet_dir() + "/plugin-stream.log"));
     CHECK(audisp.status == 0);
-    check_follow_events(json_lines(audisp.out));
+    check_follow_events(test::json_lines(audisp.out));
 
     // the collector's audit.log, followed as the systemd unit does, read from its start
     const std::string dir = test::temp_dir();
@@ -227,6 +215,6 @@ TEST_CASE("fleet: one follow on the collector, from a pipe, the audisp stream an
         out += l.text + "\n";
     }
     INFO(follow.err());
-    check_follow_events(json_lines(out));
+    check_follow_events(test::json_lines(out));
     std::filesystem::remove_all(dir);
 }

@@ -5,6 +5,7 @@
 // `rsyslogd -N1` and, run by a real rsyslogd on virtdeny's output, writes the documents and
 // lines it promises.
 #include "../support.hpp"
+#include "../json_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -43,19 +44,6 @@ std::vector<json> json_values(const std::string& text)
     return out;
 }
 
-std::vector<json> json_lines(const std::string& text)
-{
-    std::vector<json> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty()) {
-            out.push_back(json::parse(line));
-        }
-    }
-    return out;
-}
-
 // Every field path of an object: "domain.name", "fixes[].kind", "summary.findings".
 void collect(const json& j, const std::string& prefix, std::set<std::string>& out)
 {
@@ -87,7 +75,7 @@ const std::vector<json>& real_output()
         std::vector<json> all;
         auto add = [&all](const test::RunResult& r) {
             REQUIRE(r.status <= 1);
-            for (auto& j : json_lines(r.out)) {
+            for (auto& j : test::json_lines(r.out)) {
                 all.push_back(std::move(j));
             }
         };
@@ -329,9 +317,9 @@ TEST_CASE("shipping: rsyslog-virtdeny.conf passes rsyslogd -N1 and ships virtden
     const auto explain = test::virtdeny("explain --format json " + fixture("seed-003-libvirtd-profile"));
     test::write_file(dir + "/follow.jsonl", follow.out);
     test::write_file(dir + "/audisp.jsonl", explain.out + "not json: a stray line\n");
-    const auto shipped_in = json_lines(follow.out);
+    const auto shipped_in = test::json_lines(follow.out);
     std::vector<json> findings = shipped_in;
-    for (const auto& j : json_lines(explain.out)) {
+    for (const auto& j : test::json_lines(explain.out)) {
         if (!j.contains("summary")) {
             findings.push_back(j);
         }

@@ -162,33 +162,13 @@ std::string registry_digest(const correlate::VmRegistry& registry)
     return s;
 }
 
-struct Capture
-{
-    char* buffer = nullptr;
-    std::size_t size = 0;
-    std::FILE* file = nullptr;
-    Capture() { file = ::open_memstream(&buffer, &size); }
-    ~Capture()
-    {
-        if (file) {
-            std::fclose(file);
-        }
-        std::free(buffer);
-    }
-    std::string text()
-    {
-        std::fflush(file);
-        return std::string(buffer ? buffer : "", size);
-    }
-};
-
 enum class Mode { stream, region, parallel };
 
 Outcome scan(Mode mode, int fd, const std::string& path, std::string_view data, std::size_t max_line,
              const ingest::ParallelOptions& options, bool with_seq)
 {
     Outcome out;
-    Capture capture;
+    MemoryFile capture;
     util::Diagnostics diagnostics(capture.file);
     correlate::VmRegistry registry;
     const ingest::EventAssembler::EventHandler on_event = [&](model::Event& e) {

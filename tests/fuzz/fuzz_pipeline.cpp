@@ -32,25 +32,6 @@ const kb::KnowledgeBase& knowledge_base()
     return kb;
 }
 
-struct Memstream
-{
-    char* buffer = nullptr;
-    std::size_t size = 0;
-    std::FILE* file = ::open_memstream(&buffer, &size);
-    ~Memstream()
-    {
-        if (file) {
-            std::fclose(file);
-        }
-        std::free(buffer);
-    }
-    std::string text()
-    {
-        std::fflush(file);
-        return std::string(buffer ? buffer : "", size);
-    }
-};
-
 int one_input(const std::uint8_t* data, std::size_t size)
 {
     std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -69,8 +50,8 @@ int one_input(const std::uint8_t* data, std::size_t size)
     assembler.flush_all();
     correlate::Correlator correlator(registry, nullptr);
     kb::Advisor advisor(knowledge_base(), nullptr);
-    Memstream text_out;
-    Memstream md_out;
+    MemoryFile text_out;
+    MemoryFile md_out;
     emit::TextSink text(text_out.file, false);
     emit::MarkdownSink markdown(md_out.file);
     std::uint64_t counted = 0;

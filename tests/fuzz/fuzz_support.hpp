@@ -121,6 +121,29 @@ private:
     std::string_view m_data;
 };
 
+// A FILE* that writes into memory (open_memstream), for what a sink prints.
+struct MemoryFile
+{
+    char* buffer = nullptr;
+    std::size_t size = 0;
+    std::FILE* file = ::open_memstream(&buffer, &size);
+    MemoryFile() = default;
+    MemoryFile(const MemoryFile&) = delete;
+    MemoryFile& operator=(const MemoryFile&) = delete;
+    ~MemoryFile()
+    {
+        if (file) {
+            std::fclose(file);
+        }
+        std::free(buffer);
+    }
+    std::string text()
+    {
+        std::fflush(file);
+        return std::string(buffer ? buffer : "", size);
+    }
+};
+
 } // namespace virtdeny::fuzz
 
 #define FUZZ_CHECK(cond)                                                   \
