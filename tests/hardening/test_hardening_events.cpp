@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,12 +20,20 @@ using namespace virtdeny;
 
 namespace {
 
-// Scans text line by line; returns the completed events.
-std::vector<model::Event> assemble(const std::string& text, ingest::EventAssembler::Limits limits = {})
+struct Assembled
 {
     std::vector<model::Event> events;
+    ingest::EventAssembler::Stats stats;
+};
+
+// Scans text line by line, showing the assembler to after_line after each; the completed
+// events and the assembler's counts.
+Assembled assemble_watched(const std::string& text, ingest::EventAssembler::Limits limits,
+                           const std::function<void(const ingest::EventAssembler&)>& after_line)
+{
+    Assembled out;
     correlate::VmRegistry registry;
-    ingest::EventAssembler assembler([&](model::Event& e) { events.push_back(e); }, limits);
+    ingest::EventAssembler assembler([&](model::Event& e) { out.events.push_back(e); }, limits);
     util::Diagnostics diagnostics(nullptr);
     ingest::Scanner scanner(assembler, registry, diagnostics);
     std::uint64_t n = 0;
@@ -35,9 +45,19 @@ std::vector<model::Event> assemble(const std::string& text, ingest::EventAssembl
         }
         scanner.scan_line(std::string_view(text).substr(pos, nl - pos), "test", ++n, 0);
         pos = nl + 1;
+        if (after_line) {
+            after_line(assembler);
+        }
     }
     assembler.flush_all();
-    return events;
+    out.stats = assembler.stats();
+    return out;
+}
+
+// Scans text line by line; returns the completed events.
+std::vector<model::Event> assemble(const std::string& text, ingest::EventAssembler::Limits limits = {})
+{
+    return assemble_watched(text, limits, {}).events;
 }
 
 const model::Finding* by_path(const std::vector<model::Finding>& findings, const std::string& path)
@@ -237,24 +257,13 @@ TEST_CASE("events that never see their EOE are completed by age, count, size and
         for (int s = 1; s <= 20; ++s) {
             log += syscall(stamp(s), s, "late");
         }
-        std::vector<model::Event> events;
-        correlate::VmRegistry registry;
-        ingest::EventAssembler assembler([&](model::Event& e) { events.push_back(e); }, limits);
-        util::Diagnostics diagnostics(nullptr);
-        ingest::Scanner scanner(assembler, registry, diagnostics);
-        std::uint64_t n = 0;
-        std::size_t pos = 0;
         std::size_t max_open = 0;
-        while (pos < log.size()) {
-            const std::size_t nl = log.find('\n', pos);
-            scanner.scan_line(std::string_view(log).substr(pos, nl - pos), "t", ++n, 0);
-            pos = nl + 1;
+        const auto got = assemble_watched(log, limits, [&](const ingest::EventAssembler& assembler) {
             max_open = std::max(max_open, assembler.open_count());
-        }
-        assembler.flush_all();
+        });
         CHECK(max_open <= 9);
-        CHECK(events.size() == 20);
-        CHECK(assembler.stats().by_age >= 11);
+        CHECK(got.events.size() == 20);
+        CHECK(got.stats.by_age >= 11);
     }
     SECTION("by count: open events at most")
     {
@@ -264,22 +273,11 @@ TEST_CASE("events that never see their EOE are completed by age, count, size and
         for (int s = 1; s <= 50; ++s) {
             log += avc(stamp(s), "f");
         }
-        std::vector<model::Event> events;
-        correlate::VmRegistry registry;
-        ingest::EventAssembler assembler([&](model::Event& e) { events.push_back(e); }, limits);
-        util::Diagnostics diagnostics(nullptr);
-        ingest::Scanner scanner(assembler, registry, diagnostics);
-        std::uint64_t n = 0;
-        std::size_t pos = 0;
-        while (pos < log.size()) {
-            const std::size_t nl = log.find('\n', pos);
-            scanner.scan_line(std::string_view(log).substr(pos, nl - pos), "t", ++n, 0);
-            pos = nl + 1;
+        const auto got = assemble_watched(log, limits, [&](const ingest::EventAssembler& assembler) {
             CHECK(assembler.open_count() <= 4);
-        }
-        assembler.flush_all();
-        CHECK(events.size() == 50);
-        CHECK(assembler.stats().by_count == 46);
+        });
+        CHECK(got.events.size() == 50);
+        CHECK(got.stats.by_count == 46);
     }
     SECTION("by size: bytes held by open events")
     {
@@ -290,22 +288,11 @@ TEST_CASE("events that never see their EOE are completed by age, count, size and
         for (int s = 1; s <= 30; ++s) {
             log += avc(stamp(s), big);
         }
-        std::vector<model::Event> events;
-        correlate::VmRegistry registry;
-        ingest::EventAssembler assembler([&](model::Event& e) { events.push_back(e); }, limits);
-        util::Diagnostics diagnostics(nullptr);
-        ingest::Scanner scanner(assembler, registry, diagnostics);
-        std::uint64_t n = 0;
-        std::size_t pos = 0;
-        while (pos < log.size()) {
-            const std::size_t nl = log.find('\n', pos);
-            scanner.scan_line(std::string_view(log).substr(pos, nl - pos), "t", ++n, 0);
-            pos = nl + 1;
+        const auto got = assemble_watched(log, limits, [&](const ingest::EventAssembler& assembler) {
             CHECK(assembler.open_bytes() <= limits.max_open_bytes);
-        }
-        assembler.flush_all();
-        CHECK(events.size() == 30);
-        CHECK(assembler.stats().by_size >= 25);
+        });
+        CHECK(got.events.size() == 30);
+        CHECK(got.stats.by_size >= 25);
     }
     SECTION("by length: one stamp repeated without end")
     {
