@@ -7,6 +7,7 @@
 // also compiled by the real `apparmor_parser -QK -D expr-tree` in a test profile: it must be
 // accepted and its expression tree must print as the literal path, nothing more (no glob,
 // no second rule).
+#include "../apparmor_tree.hpp"
 #include "fuzz_support.hpp"
 
 #include <analyzer/emit/apparmor_writer.hpp>
@@ -120,7 +121,7 @@ void check_with_parser(const std::string& path, const std::string& rule)
     const std::string out = dir + "/out";
     {
         std::ofstream f(profile, std::ios::binary | std::ios::trunc);
-        f << "abi <abi/3.0>,\nprofile test_vd /usr/bin/test_vd {\n  " << rule << "\n}\n";
+        f << test::apparmor_test_profile("  " + rule);
     }
     const std::string cmd = "apparmor_parser -QK -D expr-tree '" + profile + "' >'" + out + "' 2>&1";
     const int status = std::system(cmd.c_str());
@@ -129,20 +130,7 @@ void check_with_parser(const std::string& path, const std::string& rule)
         std::fprintf(stderr, "apparmor_parser rejected: %s\n%s\n", rule.c_str(), text.c_str());
     }
     FUZZ_CHECK(status == 0);
-    std::vector<std::string> patterns;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) {
-            nl = text.size();
-        }
-        const std::string line = text.substr(pos, nl - pos);
-        const std::size_t mark = line.rfind("< 0x");
-        if (mark != std::string::npos && line.substr(0, mark) != "/usr/bin/test_vd") {
-            patterns.push_back(line.substr(0, mark));
-        }
-        pos = nl + 1;
-    }
+    const std::vector<std::string> patterns = test::expr_tree_patterns(text);
     if (patterns.size() != 1) {
         std::fprintf(stderr, "rule %s compiled to %zu patterns:\n%s\n", rule.c_str(), patterns.size(), text.c_str());
     }

@@ -2,6 +2,7 @@
 // only that file (checked on the compiled expression tree), globs only for known families.
 #include <analyzer/emit/apparmor_writer.hpp>
 
+#include "../apparmor_tree.hpp"
 #include "../support.hpp"
 
 #include <catch2/catch.hpp>
@@ -39,26 +40,12 @@ Compiled compile_rules(const std::string& rules)
 {
     const std::string dir = test::temp_dir();
     const std::string file = dir + "/profile";
-    test::write_file(file, "abi <abi/3.0>,\nprofile test_vd /usr/bin/test_vd {\n" + rules + "\n}\n");
+    test::write_file(file, test::apparmor_test_profile(rules));
     auto r = test::run("apparmor_parser -QK -D expr-tree " + test::shell_quote(file));
     Compiled c;
     c.status = r.status;
     c.err = r.err;
-    // the tree goes to stderr (or stdout, by version): lines "pattern< 0xNN>"
-    const std::string all = r.out + "\n" + r.err;
-    std::size_t pos = 0;
-    while (pos < all.size()) {
-        std::size_t nl = all.find('\n', pos);
-        if (nl == std::string::npos) {
-            nl = all.size();
-        }
-        const std::string line = all.substr(pos, nl - pos);
-        const std::size_t mark = line.rfind("< 0x");
-        if (mark != std::string::npos && line.substr(0, mark) != "/usr/bin/test_vd") {
-            c.patterns.push_back(line.substr(0, mark));
-        }
-        pos = nl + 1;
-    }
+    c.patterns = test::expr_tree_patterns(r.out + "\n" + r.err);  // stderr or stdout, by version
     return c;
 }
 
