@@ -31,6 +31,17 @@ std::string cpack_command(const std::string& build, const std::string& config, c
            " -B " + test::shell_quote(out);
 }
 
+// Runs cpack for this build's .deb, written under out; its path.
+std::string pack_deb(const fs::path& build, const fs::path& config, const std::string& out)
+{
+    const auto packed = test::run(cpack_command(build.string(), config.string(), out));
+    INFO(packed.out << packed.err);
+    REQUIRE(packed.status == 0);
+    const auto found = test::run("ls " + test::shell_quote(out) + "/virtdeny_*.deb");
+    REQUIRE(found.status == 0);
+    return found.out.substr(0, found.out.find('\n'));
+}
+
 } // namespace
 
 TEST_CASE("package: the .deb installs into a scratch root and explains a fixture from there", "[package]")
@@ -53,12 +64,7 @@ TEST_CASE("package: the .deb installs into a scratch root and explains a fixture
     const std::string out = work + "/out";
     const std::string root = work + "/root";
 
-    const auto packed = test::run(cpack_command(build.string(), config.string(), out));
-    INFO(packed.out << packed.err);
-    REQUIRE(packed.status == 0);
-    const auto found = test::run("ls " + test::shell_quote(out) + "/virtdeny_*.deb");
-    REQUIRE(found.status == 0);
-    const std::string deb = found.out.substr(0, found.out.find('\n'));
+    const std::string deb = pack_deb(build, config, out);
     std::string arch = test::run("dpkg --print-architecture").out;
     arch = arch.substr(0, arch.find('\n'));
     CHECK(fs::path(deb).filename().string() == std::string("virtdeny_") + VIRTDENY_VERSION + "_" + arch + ".deb");
@@ -175,12 +181,7 @@ TEST_CASE("package: dpkg installs the .deb into a scratch root, it runs there, a
     const std::string work = test::temp_dir();
     const std::string out = work + "/out";
     const std::string root = work + "/root";
-    const auto packed = test::run(cpack_command(build.string(), config.string(), out));
-    INFO(packed.out << packed.err);
-    REQUIRE(packed.status == 0);
-    const auto found = test::run("ls " + test::shell_quote(out) + "/virtdeny_*.deb");
-    REQUIRE(found.status == 0);
-    const std::string deb = found.out.substr(0, found.out.find('\n'));
+    const std::string deb = pack_deb(build, config, out);
 
     // an empty dpkg database in the scratch root; the libraries come from the host, so
     // Depends are checked by apt below, not in the empty root
