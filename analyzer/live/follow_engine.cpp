@@ -123,6 +123,14 @@ void FollowEngine::on_event(model::Event& event)
             continue;
         }
         // the advice depends on what the final key holds, not on pids or times: once per finding
+        const bool json = m_config.format == emit::Format::json;
+        const auto keep_advice = [&](KeyState& s) {
+            s.advised = true;
+            s.device = f.device;
+            if (json) {
+                s.advice_json = emit::finding_advice_json(f);
+            }
+        };
         std::string key = aggregate::final_key(f);
         auto it = m_keys.find(key);
         bool is_new = false;
@@ -131,7 +139,7 @@ void FollowEngine::on_event(model::Event& event)
             if (m_keys.size() >= k_max_keys) {
                 ++m_overflow;  // counted, printed, not remembered
                 f.count = 1;
-                if (m_config.format == emit::Format::json) {
+                if (json) {
                     print_json(f, event, emit::finding_advice_json(f));
                 } else {
                     print_text_new(f);
@@ -143,33 +151,20 @@ void FollowEngine::on_event(model::Event& event)
             KeyState& s = it->second;
             s.title = who(f) + ": " + model::to_string(f.mac) + " " + f.tclass + " {" + util::join(f.permissions, " ") +
                       "} on " + object_of(f) + " [" + f.device + "]";
-            s.advised = true;
-            s.device = f.device;
-            s.explanation = f.explanation;
-            s.rule_id = f.rule_id;
-            s.fixes = f.fixes;
-            if (m_config.format == emit::Format::json) {
-                s.advice_json = emit::finding_advice_json(f);
-            }
-        } else if (m_config.format == emit::Format::json) {
+            keep_advice(s);
+        } else if (json) {
             KeyState& s = it->second;
             if (s.advised) {
                 f.device = s.device;  // (explanation and fixes: in s.advice_json)
-                f.rule_id = s.rule_id;
             } else {
                 advisor.advise(f);
-                s.advised = true;
-                s.device = f.device;
-                s.explanation = f.explanation;
-                s.rule_id = f.rule_id;
-                s.fixes = f.fixes;
-                s.advice_json = emit::finding_advice_json(f);
+                keep_advice(s);
             }
         }
         // (text: a repeat is only counted)
         KeyState& state = it->second;
         f.count = ++state.count;
-        if (m_config.format == emit::Format::json) {
+        if (json) {
             print_json(f, event, state.advice_json);
         } else if (is_new) {
             state.summarised = state.count;

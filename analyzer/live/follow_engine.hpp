@@ -59,10 +59,7 @@ private:
         std::string title;             // one line for the summaries
         bool pending = false;
         bool advised = false;          // the advice below is cached (until a reload)
-        std::string device;
-        std::string explanation;
-        std::string rule_id;
-        std::vector<model::Fix> fixes;
+        std::string device;            // the device kind the advice settled on
         std::string advice_json;       // (--format json) the explanation and fixes, serialised
     };
 
