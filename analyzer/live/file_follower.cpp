@@ -135,19 +135,35 @@ void FileFollower::remember(const Open& f)
     }
 }
 
-void FileFollower::read_skipped(const LineHandler& handler)
+void FileFollower::catch_up(const LineHandler& handler)
+{
+    auto held = read_skipped(handler);
+    drain(m_current, handler);
+    for (Open& copy : held) {
+        if (m_current.head.compare(0, copy.head.size(), copy.head) != 0) {
+            drain(copy, handler);  // truncated before we read it: all of the copy is unread
+            copy.splitter.flush(handler);
+        }  // (else the current file gave us all of it; a later truncation is recovered from it)
+        close_file(copy);
+    }
+}
+
+std::vector<FileFollower::Open> FileFollower::read_skipped(const LineHandler& handler)
 {
     // The current file's first bytes as we read them (or, not read yet, as it starts now): a
-    // sibling that starts so is its copy, not news. What we have not read of the current file
+    // sibling that starts so is its copy, not news. What we have not read of a file we read
     // comes from that copy once its truncation is seen (recover_from_copy), even a truncation
-    // between our check for one and this look.
+    // between our check for one and this look. Of a file we have read nothing of, the copy is
+    // held back until we have (catch_up): truncated in between, it gives us all of the copy.
+    const bool unread = m_current.head.empty();
     std::string current_head;
     if (m_current.fd >= 0) {
         read_head(m_current.fd, current_head);
     }
-    if (current_head.size() <= m_current.head.size()) {
+    if (!unread) {
         current_head = m_current.head;
     }
+    std::vector<Open> held;
     // again while a pass found something: a rotation during one renames files under it
     for (int pass = 0; pass < 4; ++pass) {
         auto found = siblings();
@@ -180,6 +196,10 @@ void FileFollower::read_skipped(const LineHandler& handler)
             f.ino = st.st_ino;
             know(f.dev, f.ino, f.head);
             news = true;
+            if (unread && !f.head.empty() && f.head == current_head) {
+                held.push_back(std::move(f));
+                continue;
+            }
             const bool copy = !f.head.empty() && (f.head == current_head ||
                                                   std::find(m_heads.begin(), m_heads.end(), f.head) != m_heads.end());
             if (!copy) {
@@ -192,6 +212,7 @@ void FileFollower::read_skipped(const LineHandler& handler)
             break;
         }
     }
+    return held;
 }
 
 void FileFollower::forget_gone(const std::vector<std::pair<std::string, struct stat>>& found)
@@ -445,7 +466,7 @@ bool FileFollower::read_available(const LineHandler& handler)
         try_open();
         if (m_current.fd >= 0 && m_lost_track) {
             m_lost_track = false;
-            read_skipped(handler);  // files made and rotated away while there was none at the path for us
+            catch_up(handler);  // files made and rotated away while there was none at the path for us
             looked = true;
         }
     }
@@ -460,7 +481,7 @@ bool FileFollower::read_available(const LineHandler& handler)
             m_current.head.clear();
             // and copies of what was written between two truncations we did not see (logrotate
             // copytruncate with rotate N: audit.log.1 is shifted to .2, the new copy is .1)
-            read_skipped(handler);
+            catch_up(handler);
             looked = true;
         }
         drain(m_current, handler);
@@ -475,12 +496,11 @@ bool FileFollower::read_available(const LineHandler& handler)
             ++m_rotations;
             try_open();  // (gone again already: the next look that finds one reads what it missed)
             m_lost_track = m_current.fd < 0;
-            read_skipped(handler);
-            drain(m_current, handler);
+            catch_up(handler);
         } else if (siblings_news && !looked) {
             // a sibling made since: a copy of the current file (not news), or one holding what
             // was written and truncated away while our offset was 0
-            read_skipped(handler);
+            catch_up(handler);
         }
     }
     const std::int64_t now = ingest::wall_clock_ms();

@@ -66,8 +66,12 @@ private:
     void close_file(Open& f);
     // Rotated files that came and went between two looks (several rotations in a burst):
     // siblings named PATH* that we never had open and that are not copies of what we read.
-    // A sibling that starts as the current file does is a copy of it (copytruncate), not news.
-    void read_skipped(const LineHandler& handler);
+    // A sibling that starts as the current file does is a copy of it (copytruncate), not news;
+    // of a current file we have read nothing of, it is returned, held back for catch_up.
+    std::vector<Open> read_skipped(const LineHandler& handler);
+    // read_skipped, then the current file, then of each held-back copy what the current file
+    // did not give us (all of it when the file was truncated before we read it; else nothing).
+    void catch_up(const LineHandler& handler);
     void remember(const Open& f);
     // The directory changed since our last look (or changed so recently that a second change
     // in the same clock tick would not show): a sibling may be news.
