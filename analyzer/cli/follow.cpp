@@ -62,12 +62,9 @@ int run_follow(const Config& config)
     // one write per batch of output (flushed after every batch), not one per 4 KiB
     static char out_buffer[1 << 20];
     std::setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
-    util::Diagnostics diagnostics;
-    live::FollowEngine engine(config, diagnostics, stdout);
-    if (!engine.setup()) {
-        return k_exit_usage;
-    }
-
+    // The source is opened first, the knowledge base loaded after: a file followed from its
+    // end is opened at its end now, so what is written while the rules load is read, not
+    // skipped (and the netlink group is bound before, not after, that time).
     std::unique_ptr<live::Source> source;
     if (config.netlink) {
         auto netlink = std::make_unique<live::NetlinkSource>();
@@ -94,6 +91,11 @@ int run_follow(const Config& config)
             return k_exit_unreadable;
         }
         source = std::make_unique<live::FileFollower>(path, config.from_start, !config.poll);
+    }
+    util::Diagnostics diagnostics;
+    live::FollowEngine engine(config, diagnostics, stdout);
+    if (!engine.setup()) {
+        return k_exit_usage;
     }
 
     // Signals are blocked except while waiting in ppoll(): none is lost between a check and the wait.

@@ -544,6 +544,52 @@ std::vector<pid_t> children_of(pid_t pid)
     return out;
 }
 
+// Inodes of the sockets process `pid` holds open.
+std::set<std::string> socket_inodes(pid_t pid)
+{
+    std::set<std::string> out;
+    std::error_code ec;
+    for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        const std::string target = fs::read_symlink(fd.path(), ec).string();
+        if (target.rfind("socket:[", 0) == 0 && target.back() == ']') {
+            out.insert(target.substr(8, target.size() - 9));
+        }
+    }
+    return out;
+}
+
+// The follower `pid` is listening to the kernel's audit multicast group: one of its sockets
+// is a NETLINK_AUDIT (9) socket bound to group 1 (AUDIT_NLGRP_READLOG) in /proc/net/netlink.
+bool netlink_bound(pid_t pid)
+{
+    const auto inodes = socket_inodes(pid);
+    std::istringstream in(test::read_file("/proc/net/netlink"));
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string sk, eth, port, groups, rmem, wmem, dump, locks, drops, inode;
+        if (f >> sk >> eth >> port >> groups >> rmem >> wmem >> dump >> locks >> drops >> inode && eth == "9"
+            && inodes.count(inode) && (std::stoul(groups, nullptr, 16) & 1U) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The follower `pid` watches a directory with inotify (a --file follower's FileFollower has
+// been made: what is created from now on is read from its start).
+bool inotify_watching(pid_t pid)
+{
+    std::error_code ec;
+    for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fdinfo", ec)) {
+        if (test::read_file(fd.path().string()).find("inotify wd:") != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Complete lines of `path` that contain `needle` (cheap enough to poll).
 long lines_with(const std::string& path, const std::string& needle)
 {
@@ -671,8 +717,21 @@ TEST_CASE("auditd integration: every USER_AVC injected reaches follow --file, --
         REQUIRE(file_follow.start({virtdeny, "follow", "--file", log, "--format", "json"}, file_out, file_out + ".err"));
         REQUIRE(netlink_follow.start({virtdeny, "follow", "--netlink", "--format", "json"}, netlink_out,
                                      netlink_out + ".err"));
+        // both listening before auditd starts (under load a follower can take a while to get
+        // there; auditd's first records are not to be raced)
+        {
+            const bool watching = wait_until([&] { return !file_follow.running() || inotify_watching(file_follow.pid()); }, 10000);
+            INFO(test::read_file(file_out + ".err"));
+            REQUIRE(watching);
+            REQUIRE(file_follow.running());
+        }
         bool netlink = true;
-        if (wait_until([&] { return !netlink_follow.running(); }, 300)) {
+        const bool bound =
+            wait_until([&] { return !netlink_follow.running() || netlink_bound(netlink_follow.pid()); }, 10000);
+        if (netlink_follow.running()) {
+            INFO(test::read_file(netlink_out + ".err"));
+            REQUIRE(bound);
+        } else {
             const std::string err = test::read_file(netlink_out + ".err");
             INFO(err);
             const bool refused = err.find("CAP_AUDIT_READ") != std::string::npos ||
@@ -755,6 +814,12 @@ TEST_CASE("auditd integration: every USER_AVC injected reaches follow --file, --
         // dist/'s systemd unit: follow --file started after auditd, from the end of the log.
         // It is listening once it reports one of these (one at a time until it does).
         REQUIRE(tail_follow.start({virtdeny, "follow", "--file", log, "--format", "json"}, tail_out, tail_out + ".err"));
+        {
+            const bool watching = wait_until([&] { return !tail_follow.running() || inotify_watching(tail_follow.pid()); }, 10000);
+            INFO(test::read_file(tail_out + ".err"));
+            REQUIRE(watching);
+            REQUIRE(tail_follow.running());
+        }
         paths.back().active = true;
         const std::string ready_tag = nonce + "-ready";
         bool tail_ready = false;
