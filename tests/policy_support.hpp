@@ -1,6 +1,9 @@
 // The binary policy of Debian's selinux-policy-default (the reference policy), for the
-// audit2why tests; they skip visibly where the package is not installed.
+// audit2why tests; where the package is not installed they fail with VIRTDENY_REQUIRE_TOOLS=1
+// and skip visibly without it.
 #pragma once
+
+#include "support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -38,8 +41,9 @@ inline std::string debian_policy_file()
 
 #define REQUIRE_DEBIAN_POLICY()                                                                          \
     do {                                                                                                 \
-        if (virtdeny::test::debian_policy_file().empty()) {                                              \
-            WARN("SKIPPED: no /etc/selinux/default/policy/policy.NN (apt-get install selinux-policy-default)"); \
+        if (!virtdeny::test::require_present(!virtdeny::test::debian_policy_file().empty(),                 \
+                                             "no /etc/selinux/default/policy/policy.NN (Debian package "      \
+                                             "selinux-policy-default)")) {                                    \
             return;                                                                                      \
         }                                                                                                \
     } while (0)

@@ -3,6 +3,8 @@
 #include <analyzer/cli/analysis.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
 
+#include <catch2/catch.hpp>
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -26,14 +28,9 @@ std::string fixtures_dir()
     return source_dir() + "/fixtures";
 }
 
-std::string shared_dir()
+std::string corpus_dir()
 {
-    std::error_code ec;
-    const fs::path p = VIRTDENY_SHARED_DIR;
-    if (fs::is_directory(p / "corpus", ec)) {
-        return fs::canonical(p, ec).string();
-    }
-    return {};
+    return source_dir() + "/tests/corpus/data";
 }
 
 std::string binary()
@@ -86,6 +83,30 @@ std::string temp_dir()
     buf.push_back('\0');
     const char* dir = mkdtemp(buf.data());
     return dir ? std::string(dir) : std::string();
+}
+
+bool tools_required()
+{
+    const char* v = std::getenv("VIRTDENY_REQUIRE_TOOLS");
+    return v && std::string(v) == "1";
+}
+
+bool require_present(bool present, const std::string& what)
+{
+    if (present) {
+        return true;
+    }
+    if (tools_required()) {
+        FAIL("missing: " << what << " (VIRTDENY_REQUIRE_TOOLS=1: scripts/deps --test installs it)");
+    }
+    WARN("SKIPPED: " << what << " (scripts/deps --test installs it; with VIRTDENY_REQUIRE_TOOLS=1 this fails)");
+    return false;
+}
+
+bool require_tool(const std::string& name, const std::string& package)
+{
+    const bool found = run("command -v " + shell_quote(name) + " >/dev/null 2>&1").status == 0;
+    return require_present(found, name + " is not installed (Debian package " + package + ")");
 }
 
 RunResult run(const std::string& command, const std::string& input)

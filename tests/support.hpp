@@ -1,4 +1,4 @@
-// Helpers shared by the tests: paths to the project, its fixtures and ../shared, running
+// Helpers shared by the tests: paths to the project, its fixtures and test corpus, running
 // the real binary, and running a pipeline in-process.
 #pragma once
 
@@ -11,8 +11,8 @@ namespace virtdeny::test {
 
 std::string source_dir();
 std::string fixtures_dir();
-// ../shared beside the checkout, or empty when absent (a user's clone).
-std::string shared_dir();
+// tests/corpus/data: upstream test logs and expected parses (tests/corpus/data/SOURCES.md).
+std::string corpus_dir();
 std::string binary();
 
 struct RunResult
@@ -35,16 +35,19 @@ void append_file(const std::string& path, const std::string& content);
 std::string temp_dir();  // a fresh directory under $TMPDIR
 std::string shell_quote(const std::string& s);
 
+// A tool (or other prerequisite scripts/deps --test installs) a test needs. With
+// VIRTDENY_REQUIRE_TOOLS=1 (set by scripts/test, so CI) a missing one FAILS the test; a
+// developer running ctest by hand gets a visible skip (WARN "SKIPPED: ...") instead. Returns
+// whether the test can go on:
+//   if (!test::require_tool("apparmor_parser", "apparmor")) { return; }
+bool tools_required();
+// `command -v name` finds it; else fails or skips, naming the Debian package.
+bool require_tool(const std::string& name, const std::string& package);
+// For what is not a command (a policy file, a Python module): present, or fails or skips with
+// `what` (which says what is missing and the package that has it).
+bool require_present(bool present, const std::string& what);
+
 // Findings of an explain over one input text, in-process.
 std::vector<model::Finding> explain_text(const std::string& log, const std::vector<std::string>& xml_dirs = {});
 
 } // namespace virtdeny::test
-
-// Skips the current test visibly when ../shared is absent.
-#define REQUIRE_SHARED()                                                                 \
-    do {                                                                                 \
-        if (virtdeny::test::shared_dir().empty()) {                                      \
-            WARN("SKIPPED: ../shared is absent (a user's clone); corpus test not run");  \
-            return;                                                                      \
-        }                                                                                \
-    } while (0)

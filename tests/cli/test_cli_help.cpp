@@ -67,7 +67,7 @@ std::string rendered_man_page(const std::string& path)
         REQUIRE(r.status == 0);
         return r.out;
     }
-    WARN("SKIPPED rendering: neither man (man-db) nor groff (groff-base) is installed; checking the roff source");
+    test::require_present(false, "man (man-db) or groff (groff-base) to render the man page; checking the roff source");
     return std::regex_replace(test::read_file(path), std::regex(R"(\\-)"), "-");
 }
 
@@ -156,8 +156,7 @@ TEST_CASE("the man page renders and lists every command and every --help option"
 
 TEST_CASE("the man page has no groff warnings", "[cli][help][man]")
 {
-    if (!have("man")) {
-        WARN("SKIPPED: man (man-db) is not installed");
+    if (!test::require_tool("man", "man-db")) {
         return;
     }
     const auto r = test::run("LC_ALL=C man --warnings -l " + test::shell_quote(man_source()) + " >/dev/null");
@@ -200,12 +199,10 @@ TEST_CASE("the zsh completion declares every option", "[cli][help][completion]")
         INFO(option);
         CHECK(text.find(option) != std::string::npos);
     }
-    if (have("zsh")) {
+    if (test::require_tool("zsh", "zsh")) {
         const auto r = test::run("zsh -n " + test::shell_quote(file));
         INFO(r.err);
         CHECK(r.status == 0);
-    } else {
-        WARN("SKIPPED zsh -n: zsh is not installed");
     }
 }
 

@@ -47,16 +47,14 @@ std::string pack_deb(const fs::path& build, const fs::path& config, const std::s
 TEST_CASE("package: the .deb installs into a scratch root and explains a fixture from there", "[package]")
 {
     for (const char* tool : {"cpack", "dpkg-deb"}) {
-        if (!have(tool)) {
-            WARN("SKIPPED: " << tool << " is not installed (packages cmake, dpkg)");
+        if (!test::require_tool(tool, std::string(tool) == "cpack" ? "cmake" : "dpkg")) {
             return;
         }
     }
     // The binary is BUILD/analyzer/virtdeny; CPack's config is at the top of BUILD.
     const fs::path build = fs::path(test::binary()).parent_path().parent_path();
     const fs::path config = build / "CPackConfig.cmake";
-    if (!fs::exists(config)) {
-        WARN("SKIPPED: no " << config.string() << " (configure with the top-level CMakeLists.txt)");
+    if (!test::require_present(fs::exists(config), "no " + config.string() + " (configure with the top-level CMakeLists.txt)")) {
         return;
     }
     const std::string work = test::temp_dir();
@@ -74,7 +72,7 @@ TEST_CASE("package: the .deb installs into a scratch root and explains a fixture
         CHECK(fields.out.find("Package: virtdeny\n") != std::string::npos);
         CHECK(fields.out.find(std::string("Version: ") + VIRTDENY_VERSION + "\n") != std::string::npos);
         CHECK(fields.out.find("Section: admin") != std::string::npos);
-        if (have("dpkg-shlibdeps")) {
+        if (test::require_tool("dpkg-shlibdeps", "dpkg-dev")) {
             CHECK(fields.out.find("libc6") != std::string::npos);  // Depends from dpkg-shlibdeps
         }
     }
@@ -139,7 +137,7 @@ TEST_CASE("package: the .deb installs into a scratch root and explains a fixture
         const auto help = test::run(run_installed + " help rules");
         CHECK(help.status == 0);
 
-        if (have("man")) {
+        if (test::require_tool("man", "man-db")) {
             const auto man = test::run("MANWIDTH=120 LC_ALL=C man -l " +
                                        test::shell_quote(root + "/usr/share/man/man1/virtdeny.1.gz") + " | col -b");
             CHECK(man.status == 0);
@@ -163,8 +161,7 @@ TEST_CASE("package: the .deb installs into a scratch root and explains a fixture
 TEST_CASE("package: dpkg installs the .deb into a scratch root, it runs there, apt accepts it", "[package]")
 {
     for (const char* tool : {"cpack", "dpkg-deb", "dpkg"}) {
-        if (!have(tool)) {
-            WARN("SKIPPED: " << tool << " is not installed (packages cmake, dpkg)");
+        if (!test::require_tool(tool, std::string(tool) == "cpack" ? "cmake" : "dpkg")) {
             return;
         }
     }
@@ -174,8 +171,7 @@ TEST_CASE("package: dpkg installs the .deb into a scratch root, it runs there, a
     }
     const fs::path build = fs::path(test::binary()).parent_path().parent_path();
     const fs::path config = build / "CPackConfig.cmake";
-    if (!fs::exists(config)) {
-        WARN("SKIPPED: no " << config.string());
+    if (!test::require_present(fs::exists(config), "no " + config.string() + " (configure with the top-level CMakeLists.txt)")) {
         return;
     }
     const std::string work = test::temp_dir();
@@ -246,7 +242,7 @@ TEST_CASE("package: dpkg installs the .deb into a scratch root, it runs there, a
     }
 
     // apt takes the file as a package and its Depends resolve on this system
-    if (have("apt-get")) {
+    if (test::require_tool("apt-get", "apt")) {
         const auto simulated = test::run("apt-get install --simulate --no-install-recommends " + test::shell_quote(deb));
         INFO(simulated.out << simulated.err);
         CHECK(simulated.status == 0);
@@ -262,13 +258,11 @@ TEST_CASE("package: dpkg installs the .deb into a scratch root, it runs there, a
 // prefix's virtdeny, which finds that prefix's rules.
 TEST_CASE("package: cmake --install --prefix /usr/local lays out a working install", "[package]")
 {
-    if (!have("cmake")) {
-        WARN("SKIPPED: cmake is not installed");
+    if (!test::require_tool("cmake", "cmake")) {
         return;
     }
     const fs::path build = fs::path(test::binary()).parent_path().parent_path();
-    if (!fs::exists(build / "cmake_install.cmake")) {
-        WARN("SKIPPED: no cmake_install.cmake in " << build.string());
+    if (!test::require_present(fs::exists(build / "cmake_install.cmake"), "no cmake_install.cmake in " + build.string())) {
         return;
     }
     const std::string stage = test::temp_dir();

@@ -16,11 +16,6 @@ using namespace virtdeny;
 
 namespace {
 
-bool have(const std::string& tool)
-{
-    return test::run("command -v " + tool + " >/dev/null 2>&1").status == 0;
-}
-
 // A log of about `mb` MB in RHEL 9 raw auditd format: logins and service records with a
 // SELinux denial event (AVC + SYSCALL + PATH + PROCTITLE) every 40 records, each event
 // with its own serial; when bad_at_mb > 0 one truncated record sits about there.
@@ -119,8 +114,7 @@ TEST_CASE("progress line text: bar, percent, bytes, MB/s and denials, never wide
 
 TEST_CASE("progress on a terminal: shown while a large file is read, erased at the end", "[cli][progress]")
 {
-    if (!have("script")) {
-        WARN("SKIPPED: script (util-linux / bsdutils) is not installed");
+    if (!test::require_tool("script", "bsdutils")) {
         return;
     }
     const std::string dir = test::temp_dir();
@@ -183,8 +177,7 @@ TEST_CASE("progress never on a pipe or a file, in JSON mode or with --no-progres
     CHECK(file.err.empty());
     CHECK(file.out.find("findings from") != std::string::npos);
 
-    if (!have("script")) {
-        WARN("SKIPPED the terminal half: script (util-linux / bsdutils) is not installed");
+    if (!test::require_tool("script", "bsdutils")) {
         std::filesystem::remove_all(dir);
         return;
     }
@@ -212,8 +205,7 @@ TEST_CASE("progress never on a pipe or a file, in JSON mode or with --no-progres
 
 TEST_CASE("progress: a malformed-line message erases the progress line first", "[cli][progress]")
 {
-    if (!have("script")) {
-        WARN("SKIPPED: script (util-linux / bsdutils) is not installed");
+    if (!test::require_tool("script", "bsdutils")) {
         return;
     }
     const std::string dir = test::temp_dir();

@@ -1,5 +1,5 @@
 // Conformance with libapparmor's own log-parser test suite
-// (../shared/corpus/apparmor/test_multi: NAME.in is a log line, NAME.out what libapparmor's
+// (tests/corpus/data/apparmor/test_multi, SOURCES.md there: NAME.in is a log line, NAME.out what libapparmor's
 // aa_log_record parser returns). Every DENIED / ALLOWED case must parse to the same fields;
 // every other case (STATUS, AUDIT, HINT, INVALID) must not become a denial.
 #include "../support.hpp"
@@ -153,8 +153,7 @@ std::vector<std::string> compare(const std::map<std::string, std::string>& exp, 
 
 TEST_CASE("libapparmor test_multi: denials and allowed records parse to libapparmor's fields", "[corpus][apparmor]")
 {
-    REQUIRE_SHARED();
-    const fs::path dir = fs::path(test::shared_dir()) / "corpus/apparmor/test_multi";
+    const fs::path dir = fs::path(test::corpus_dir()) / "apparmor/test_multi";
     std::vector<fs::path> inputs;
     for (const auto& e : fs::directory_iterator(dir)) {
         if (e.path().extension() == ".in") {

@@ -12,9 +12,7 @@ using namespace virtdeny;
 
 TEST_CASE("SELinux corpus: virtdeny's allow rules are never broader than audit2allow's", "[corpus][selinux][audit2allow]")
 {
-    REQUIRE_SHARED();
-    if (test::run("command -v audit2allow >/dev/null 2>&1").status != 0) {
-        WARN("SKIPPED: audit2allow is not installed (Debian package policycoreutils-python-utils)");
+    if (!test::require_tool("audit2allow", "policycoreutils-python-utils")) {
         return;
     }
     const auto r = test::run(test::shell_quote(test::source_dir() + "/scripts/compare-audit2allow") + " --virtdeny " +

@@ -1,6 +1,7 @@
-// Every SELinux and auditd log of ../shared/corpus is read with zero reader errors, and the
-// AVC / USER_AVC denials found equal an independent count of "avc: denied" in each file,
-// cross-checked against ausearch where it is installed.
+// Every SELinux and auditd log of tests/corpus/data (upstream test logs, SOURCES.md there) is
+// read with zero reader errors, and the AVC / USER_AVC denials found equal an independent count
+// of "avc: denied" in each file, and ausearch's count of AVC denials, but for the files listed
+// (with the reason) in k_ausearch_differs.
 #include "../support.hpp"
 
 #include <analyzer/correlate/vm_registry.hpp>
@@ -11,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -80,19 +82,16 @@ Counts grep_count(const std::string& path)
     return c;
 }
 
+// Every log of the SELinux and auditd corpora (all their files but SOURCES.md).
 std::vector<std::string> corpus_logs()
 {
     std::vector<std::string> files;
-    for (const char* sub : {"corpus/selinux", "corpus/audit"}) {
-        const fs::path root = fs::path(test::shared_dir()) / sub;
+    for (const char* sub : {"selinux", "audit"}) {
+        const fs::path root = fs::path(test::corpus_dir()) / sub;
         for (const auto& e : fs::recursive_directory_iterator(root)) {
-            const auto p = e.path();
-            const auto ext = p.extension().string();
-            if (!e.is_regular_file() || ext == ".md" || ext == ".cil" || ext == ".ref" || ext == ".py"
-                || p.filename() == "perm_map") {
-                continue;
+            if (e.is_regular_file()) {
+                files.push_back(e.path().string());
             }
-            files.push_back(p.string());
         }
     }
     std::sort(files.begin(), files.end());
@@ -104,7 +103,6 @@ std::vector<std::string> corpus_logs()
 TEST_CASE("SELinux and auditd corpus logs: zero reader errors, denial counts equal an independent count",
           "[corpus][selinux]")
 {
-    REQUIRE_SHARED();
     const auto files = corpus_logs();
     REQUIRE(files.size() >= 20);
     std::uint64_t total_avc = 0;
@@ -125,27 +123,56 @@ TEST_CASE("SELinux and auditd corpus logs: zero reader errors, denial counts equ
     CHECK(total_user > 3000);
 }
 
-TEST_CASE("SELinux corpus: AVC counts agree with ausearch where it reads the log", "[corpus][selinux][ausearch]")
+namespace {
+
+// Where ausearch counts other AVC denials than virtdeny in a corpus log: the file (below
+// tests/corpus/data), ausearch's count, and why. Every other log must agree exactly.
+struct AusearchDiffers
 {
-    REQUIRE_SHARED();
-    if (test::run("command -v ausearch").status != 0) {
-        WARN("SKIPPED: ausearch not installed (package auditd)");
+    std::uint64_t ausearch;
+    const char* reason;
+};
+const std::map<std::string, AusearchDiffers> k_ausearch_differs = {
+    {"selinux/setroubleshoot/framework/test/data/audit/qemu_blk_image.log",
+     {0, "its one line holds two records, AVC then SYSCALL, each prefixed `host=NAME` (sealert's old "
+         "capture, not auditd's `node=`): ausearch rejects the line, virtdeny reads the AVC (a real qemu_t "
+         "blk_file denial)"}},
+    {"selinux/SELinuxProject-selinux/python/audit2allow/test.log",
+     {16, "line 29 is the same two-records `host=` line as qemu_blk_image.log (audit(1216729188.853:241)): "
+          "ausearch skips it, virtdeny counts it; the other 16 AVC denials agree"}},
+};
+
+} // namespace
+
+TEST_CASE("SELinux corpus: AVC counts agree with ausearch, or differ for a listed reason", "[corpus][selinux][ausearch]")
+{
+    if (!test::require_tool("ausearch", "auditd")) {
         return;
     }
-    for (const char* rel : {"corpus/selinux/SELinuxProject-selinux/python/sepolgen/tests/test_data/audit.log",
-                            "corpus/selinux/SELinuxProject-selinux/python/sepolgen/tests/test_data/short.log",
-                            "corpus/audit/audit-userspace/auparse/test/test.log"}) {
-        const std::string file = test::shared_dir() + "/" + rel;
-        INFO(file);
-        // ausearch prints the matching events' records; count the AVC records among them
-        const auto r = test::run("ausearch --input " + test::shell_quote(file) + " -m AVC --raw 2>/dev/null | grep -c '^type=AVC .*avc: *denied' || true");
+    const std::string root = test::corpus_dir() + "/";
+    std::uint64_t agreed = 0;
+    std::size_t exceptions_seen = 0;
+    for (const auto& file : corpus_logs()) {
+        const std::string rel = file.substr(root.size());
+        INFO(rel);
+        // ausearch prints the matching events' records (a line may hold several); count the AVC
+        // denials among them. Exit status 1 is "no match".
+        const auto r = test::run("ausearch --input " + test::shell_quote(file) +
+                                 " -m AVC --raw 2>/dev/null | grep -o 'type=AVC .*avc: *denied' | wc -l");
+        REQUIRE(r.status == 0);
+        const std::uint64_t theirs = std::stoull(r.out);
         const Counts ours = scan_file(file);
-        const auto theirs = std::stoull(r.out.empty() ? "0" : r.out);
-        // ausearch drops records it judges malformed; it never finds more than we do
-        CHECK(theirs <= ours.avc);
-        CHECK(theirs > 0);
-        if (theirs != ours.avc) {
-            WARN(std::string(rel) + ": ausearch " + std::to_string(theirs) + " vs virtdeny " + std::to_string(ours.avc));
+        const auto it = k_ausearch_differs.find(rel);
+        if (it == k_ausearch_differs.end()) {
+            CHECK(theirs == ours.avc);
+            agreed += theirs;
+        } else {
+            ++exceptions_seen;
+            INFO(it->second.reason);
+            CHECK(theirs == it->second.ausearch);
+            CHECK(theirs != ours.avc);  // an exception that no longer differs is taken off the list
         }
     }
+    CHECK(exceptions_seen == k_ausearch_differs.size());
+    CHECK(agreed > 5000);
 }

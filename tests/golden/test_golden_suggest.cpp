@@ -1,5 +1,6 @@
 // `virtdeny suggest` on each seed fixture: the fix set matches the checked-in golden output
-// (tests/golden/suggest/<case>.txt; VIRTDENY_UPDATE_GOLDEN=1 rewrites it), and what it
+// (tests/golden/suggest/<case>.txt; a missing one fails; scripts/update-golden rewrites them
+// for review, with the fixtures' expected.json), and what it
 // writes with --out compiles: AppArmor rules inside a profile with apparmor_parser -QK, the
 // SELinux modules with checkmodule + semodule_package, apply.sh with sh -n and a no-op run.
 #include "../support.hpp"
@@ -41,18 +42,15 @@ std::string without_denials(const std::string& text)
     return out;
 }
 
-bool have(const char* tool)
-{
-    return test::run(std::string("command -v ") + tool + " >/dev/null 2>&1").status == 0;
-}
-
 } // namespace
 
 TEST_CASE("suggest on the seed fixtures matches the golden fix sets and compiles", "[golden][suggest]")
 {
     const fs::path fixtures(test::fixtures_dir());
     const fs::path golden_dir = fs::path(test::source_dir()) / "tests" / "golden" / "suggest";
-    const bool update = std::getenv("VIRTDENY_UPDATE_GOLDEN") != nullptr;
+    // the compilers of what --out writes (a missing one fails with VIRTDENY_REQUIRE_TOOLS=1)
+    const bool apparmor_parser = test::require_tool("apparmor_parser", "apparmor");
+    const bool checkmodule = test::require_tool("checkmodule", "checkpolicy") && test::require_tool("semodule_package", "semodule-utils");
     int cases = 0;
     for (const auto& entry : fs::directory_iterator(fixtures)) {
         const std::string name = entry.path().filename().string();
@@ -71,15 +69,10 @@ TEST_CASE("suggest on the seed fixtures matches the golden fix sets and compiles
             REQUIRE(r.status == 0);
             const std::string got = without_denials(r.out);
             const fs::path golden = golden_dir / (name + ".txt");
-            if (update) {
-                fs::create_directories(golden_dir);
-                test::write_file(golden.string(), got);
-            }
-            if (!fs::exists(golden)) {
-                WARN("no golden for " << name << "; run with VIRTDENY_UPDATE_GOLDEN=1 to create " << golden.string());
-            } else {
-                CHECK(got == test::read_file(golden.string()));
-            }
+            // a missing golden fails, as a fixture's expected.json does (scripts/update-golden)
+            INFO("golden " << golden.string());
+            REQUIRE(fs::exists(golden));
+            CHECK(got == test::read_file(golden.string()));
 
             // the same artifacts on disk, compiled
             const std::string out = test::temp_dir() + "/out";
@@ -89,13 +82,13 @@ TEST_CASE("suggest on the seed fixtures matches the golden fix sets and compiles
             for (const auto& f : fs::recursive_directory_iterator(out)) {
                 const std::string p = f.path().string();
                 INFO(p);
-                if (f.path().extension() == ".rules" && have("apparmor_parser")) {
+                if (f.path().extension() == ".rules" && apparmor_parser) {
                     const std::string prof = p + ".profile";
                     test::write_file(prof, "abi <abi/3.0>,\nprofile test_vd /usr/bin/test_vd {\n" + test::read_file(p) + "}\n");
                     const auto c = test::run("apparmor_parser -QK " + test::shell_quote(prof));
                     INFO(c.err);
                     CHECK(c.status == 0);
-                } else if (f.path().extension() == ".te" && have("checkmodule")) {
+                } else if (f.path().extension() == ".te" && checkmodule) {
                     const std::string base = test::shell_quote((f.path().parent_path() / f.path().stem()).string());
                     const auto c = test::run("checkmodule -M -m -o " + base + ".mod " + base + ".te && semodule_package -o "
                                              + base + ".pp -m " + base + ".mod");

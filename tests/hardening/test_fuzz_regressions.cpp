@@ -138,8 +138,7 @@ TEST_CASE("the fuzz targets' checks catch what they are meant to catch", "[harde
 
 TEST_CASE("fuzzed file names compile with apparmor_parser to a rule for that name only", "[hardening][fuzz][parser]")
 {
-    if (test::run("command -v apparmor_parser >/dev/null 2>&1").status != 0) {
-        WARN("SKIPPED: apparmor_parser is not installed (scripts/deps --test)");
+    if (!test::require_tool("apparmor_parser", "apparmor")) {
         return;
     }
     const auto files = files_in(test::fixtures_dir() + "/fuzz/writers");

@@ -168,11 +168,6 @@ TEST_CASE("printable escapes bidi controls, keeps other text", "[hardening][outp
 
 namespace {
 
-bool have_bash()
-{
-    return test::run("command -v bash >/dev/null 2>&1").status == 0;
-}
-
 // Runs a fix's shell text under bash with the named commands replaced by a stub that writes
 // its arguments, one per NUL-terminated record, to DIR/args; returns the argument lists.
 std::vector<std::vector<std::string>> run_with_stubs(const std::string& script, const std::vector<std::string>& commands,
@@ -226,8 +221,7 @@ const std::vector<std::string>& hostile_paths()
 
 TEST_CASE("relabel fixes quote every argument taken from the log (run under bash)", "[hardening][output][shell]")
 {
-    if (!have_bash()) {
-        WARN("SKIPPED: bash is not installed");
+    if (!test::require_tool("bash", "bash")) {
         return;
     }
     for (const auto& path : hostile_paths()) {
@@ -256,8 +250,7 @@ TEST_CASE("relabel fixes quote every argument taken from the log (run under bash
 
 TEST_CASE("shell fixes of the knowledge base quote the log's paths (run under bash)", "[hardening][output][shell]")
 {
-    if (!have_bash()) {
-        WARN("SKIPPED: bash is not installed");
+    if (!test::require_tool("bash", "bash")) {
         return;
     }
     // an nvdimm backing file in a home directory and a kernel image in one: the causes'

@@ -29,8 +29,7 @@ std::string event_for(std::uint64_t serial)
 TEST_CASE("follow --file under logrotate (copytruncate rotate 3, create delaycompress): each event once",
           "[live][follow][logrotate]")
 {
-    if (test::run("command -v logrotate >/dev/null 2>&1").status != 0) {
-        WARN("SKIPPED: logrotate is not installed (package logrotate)");
+    if (!test::require_tool("logrotate", "logrotate")) {
         return;
     }
     for (const std::string mode : {"copytruncate", "create"}) {

@@ -15,17 +15,12 @@ using namespace virtdeny;
 
 namespace {
 
-bool have_apparmor_parser()
-{
-    return test::run("command -v apparmor_parser >/dev/null 2>&1").status == 0;
-}
-
-#define REQUIRE_APPARMOR_PARSER()                                                      \
-    do {                                                                               \
-        if (!have_apparmor_parser()) {                                                 \
-            WARN("SKIPPED: apparmor_parser is not installed (scripts/deps --test)");   \
-            return;                                                                    \
-        }                                                                              \
+// apparmor_parser present, or the test fails (VIRTDENY_REQUIRE_TOOLS=1) or is skipped
+#define REQUIRE_APPARMOR_PARSER()                                  \
+    do {                                                           \
+        if (!test::require_tool("apparmor_parser", "apparmor")) {  \
+            return;                                                \
+        }                                                          \
     } while (0)
 
 struct Compiled

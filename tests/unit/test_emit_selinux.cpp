@@ -20,17 +20,14 @@ using namespace virtdeny;
 
 namespace {
 
-bool have_checkmodule()
-{
-    return test::run("command -v checkmodule >/dev/null 2>&1 && command -v semodule_package >/dev/null 2>&1").status == 0;
-}
-
-#define REQUIRE_CHECKMODULE()                                                                 \
-    do {                                                                                      \
-        if (!have_checkmodule()) {                                                            \
-            WARN("SKIPPED: checkmodule / semodule_package not installed (scripts/deps --test)"); \
-            return;                                                                           \
-        }                                                                                     \
+// checkmodule and semodule_package present, or the test fails (VIRTDENY_REQUIRE_TOOLS=1) or
+// is skipped
+#define REQUIRE_CHECKMODULE()                                                        \
+    do {                                                                             \
+        if (!test::require_tool("checkmodule", "checkpolicy")                        \
+            || !test::require_tool("semodule_package", "semodule-utils")) {          \
+            return;                                                                  \
+        }                                                                            \
     } while (0)
 
 test::RunResult compile_module(const emit::SelinuxModule& mod)
@@ -153,9 +150,8 @@ TEST_CASE("relabel commands: regex escaped, one shell word per path", "[emit][se
 
 TEST_CASE("selinux allow rules over the corpus never exceed their AVC", "[emit][selinux][corpus]")
 {
-    REQUIRE_SHARED();
     namespace fs = std::filesystem;
-    const fs::path root = fs::path(test::shared_dir()) / "corpus" / "selinux";
+    const fs::path root = fs::path(test::corpus_dir()) / "selinux";
     REQUIRE(fs::exists(root));
     const std::regex avc_re(R"(avc:\s+denied\s+\{([^}]*)\}.*?scontext=(\S+)\s.*?tcontext=(\S+)\s.*?tclass=(\S+))");
     const std::regex avc_re2(R"(avc:\s+denied\s+\{([^}]*)\}.*?tclass=(\S+)\s.*?scontext=(\S+)\s.*?tcontext=(\S+))");
