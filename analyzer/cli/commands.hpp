@@ -1,4 +1,4 @@
-// One function per command; each returns the process exit status (SPEC "Exit status").
+// One function per command; each returns the process exit status (docs/inputs.md, "Exit status").
 #pragma once
 
 #include <analyzer/cli/config.hpp>

@@ -1,5 +1,5 @@
 // replay: the CI gate. Every finding is looked up in the baseline by its stable key; exit 1
-// when any is new (SPEC "Exit status"), with --write-baseline to create or update it, --junit
+// when any is new (docs/inputs.md, "Exit status"), with --write-baseline to create or update it, --junit
 // for a JUnit XML report and --format markdown for a pull-request comment.
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/cli/analysis.hpp>

@@ -1,4 +1,4 @@
-// Finding -> which VM (or the host's libvirt daemons), using every signal in SPEC order:
+// Finding -> which VM (or the host's libvirt daemons), using every signal in the order of docs/correlation.md:
 // VIRT_* records (pid, vm-ctx), libvirt-<uuid> profiles, MCS of scontext, QEMU's
 // command line (PROCTITLE), and domain XML.
 #pragma once

@@ -1,4 +1,4 @@
-// JSON Lines exactly as SPEC.md "JSON output": one object per finding, then a summary.
+// JSON Lines exactly as docs/json.md says: one object per finding, then a summary.
 #pragma once
 
 #include <analyzer/emit/sink.hpp>

@@ -59,7 +59,7 @@ struct CauseRule
     std::vector<std::string> tags;
 };
 
-// The fix kinds and scopes of SPEC.md.
+// The fix kinds and scopes of docs/fixes.md.
 bool is_fix_kind(std::string_view kind);
 std::optional<model::Scope> parse_scope(std::string_view scope);
 

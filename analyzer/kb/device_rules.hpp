@@ -32,7 +32,7 @@ struct DeviceRule
 // of rules/devices and rules/causes.
 std::vector<std::string> yaml_files(const std::filesystem::path& dir);
 
-// The fixed device vocabulary of SPEC.md.
+// The fixed device vocabulary (docs/json.md, `device`).
 bool is_device_kind(const std::string& kind);
 
 class DeviceRules

@@ -2,7 +2,8 @@
 #   /usr/bin/virtdeny
 #   /usr/share/virtdeny/rules/...            the knowledge base (VIRTDENY_RULES overrides; the
 #                                           binary also finds ../share/virtdeny/rules beside it)
-#   /usr/share/man/man1/virtdeny.1.gz
+#   /usr/share/man/man1/virtdeny.1.gz, /usr/share/man/man8/virtdeny-audisp.8.gz (docs/*.1, docs/*.8)
+#   /usr/share/doc/virtdeny/copyright, changelog.gz (dist/debian/, DebianDoc.cmake)
 #   /usr/share/bash-completion/completions/virtdeny
 #   /usr/share/zsh/vendor-completions/_virtdeny
 #   /usr/share/doc/virtdeny/README.md, json.md, fleet.md (docs/*.md)
@@ -20,23 +21,29 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/rules/
         DESTINATION ${CMAKE_INSTALL_DATADIR}/virtdeny/rules
         FILES_MATCHING PATTERN "*.yaml" PATTERN "*.yml" PATTERN "*.tsv" PATTERN "*.json" PATTERN "*.md")
 
-# Man page, gzipped as Debian wants it (plain when gzip is missing).
-set(VIRTDENY_MAN_SOURCE ${PROJECT_SOURCE_DIR}/docs/virtdeny.1)
-if(EXISTS ${VIRTDENY_MAN_SOURCE})
-    find_program(VIRTDENY_GZIP gzip)
+# Man pages (docs/*.1, docs/*.8), gzipped as Debian wants them (plain when gzip is missing).
+file(GLOB VIRTDENY_MAN_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.1 ${PROJECT_SOURCE_DIR}/docs/*.8)
+find_program(VIRTDENY_GZIP gzip)
+set(VIRTDENY_MAN_OUTPUTS "")
+foreach(page IN LISTS VIRTDENY_MAN_SOURCES)
+    get_filename_component(page_name ${page} NAME)
+    string(REGEX REPLACE ".*\\." "" section ${page_name})
     if(VIRTDENY_GZIP)
-        set(VIRTDENY_MAN_GZ ${PROJECT_BINARY_DIR}/docs/virtdeny.1.gz)
-        add_custom_command(OUTPUT ${VIRTDENY_MAN_GZ}
+        set(page_gz ${PROJECT_BINARY_DIR}/docs/${page_name}.gz)
+        add_custom_command(OUTPUT ${page_gz}
             COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/docs
-            COMMAND ${VIRTDENY_GZIP} -9 -n -c ${VIRTDENY_MAN_SOURCE} > ${VIRTDENY_MAN_GZ}
-            DEPENDS ${VIRTDENY_MAN_SOURCE}
-            COMMENT "Compressing virtdeny.1"
+            COMMAND ${VIRTDENY_GZIP} -9 -n -c ${page} > ${page_gz}
+            DEPENDS ${page}
+            COMMENT "Compressing ${page_name}"
             VERBATIM)
-        add_custom_target(virtdeny_man ALL DEPENDS ${VIRTDENY_MAN_GZ})
-        install(FILES ${VIRTDENY_MAN_GZ} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+        list(APPEND VIRTDENY_MAN_OUTPUTS ${page_gz})
+        install(FILES ${page_gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
     else()
-        install(FILES ${VIRTDENY_MAN_SOURCE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+        install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
     endif()
+endforeach()
+if(VIRTDENY_MAN_OUTPUTS)
+    add_custom_target(virtdeny_man ALL DEPENDS ${VIRTDENY_MAN_OUTPUTS})
 endif()
 
 # Shell completion.
@@ -50,6 +57,9 @@ if(EXISTS ${VIRTDENY_DIST_DIR}/completion/_virtdeny)
 endif()
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The licence and the changelog, in the Debian formats (dist/debian/; Package.cmake fills in
+# the maintainer and checks the version): /usr/share/doc/virtdeny/copyright and changelog.gz.
+include(${CMAKE_CURRENT_LIST_DIR}/DebianDoc.cmake)
 # The JSON contract and the fleet guide (README links them), and the shipper examples.
 file(GLOB VIRTDENY_DOCS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 if(VIRTDENY_DOCS)
@@ -90,7 +100,8 @@ foreach(audisp_dir IN ITEMS ${VIRTDENY_DIST_DIR}/audit/plugins.d ${VIRTDENY_DIST
         file(GLOB VIRTDENY_AUDISP_FILES CONFIGURE_DEPENDS ${audisp_dir}/*.conf)
         if(VIRTDENY_AUDISP_FILES)
             foreach(f IN LISTS VIRTDENY_AUDISP_FILES)
-                virtdeny_install_dist(${f} ${VIRTDENY_AUDISP_PLUGIN_DIR} OWNER_READ OWNER_WRITE GROUP_READ)
+                # 0644 (Debian policy for a conffile); auditd only refuses a world-writable one
+                virtdeny_install_dist(${f} ${VIRTDENY_AUDISP_PLUGIN_DIR} OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
                 get_filename_component(name ${f} NAME)
                 list(APPEND VIRTDENY_CONFFILES ${VIRTDENY_AUDISP_PLUGIN_DIR}/${name})
             endforeach()

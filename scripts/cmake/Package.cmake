@@ -4,12 +4,16 @@ set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "virtdeny")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "virtdeny")
-set(CPACK_PACKAGE_CONTACT "virtdeny maintainers <virtdeny@localhost>")
+# VIRTDENY_MAINTAINER (DebianDoc.cmake, -DVIRTDENY_MAINTAINER="Name <address>" to change)
+set(CPACK_PACKAGE_CONTACT "${VIRTDENY_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${VIRTDENY_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "explain SELinux/AppArmor denials on KVM/libvirt hosts")
+# lines of at most 80 columns (lintian: extended-description-line-too-long)
 set(CPACK_PACKAGE_DESCRIPTION
-    "virtdeny reads SELinux and AppArmor denials on KVM/QEMU hosts under libvirt and says which\n\
-VM and which device each is about, why it happened, and the narrowest fix: a per-VM AppArmor\n\
-rule, a per-VM SELinux rule or relabel, or a boolean with its host-wide scope said out loud.")
+    "virtdeny reads SELinux and AppArmor denials on KVM/QEMU hosts under libvirt\n\
+and says which VM and which device each is about, why it happened, and the\n\
+narrowest fix: a per-VM AppArmor rule, a per-VM SELinux rule or relabel, or a\n\
+boolean with its host-wide scope said out loud.")
 # The package installs under /usr whatever CMAKE_INSTALL_PREFIX the build was configured
 # with (scripts/package configures /usr; a /usr/local build still finds its rules through
 # ../share/virtdeny/rules beside the binary). /etc/audit/plugins.d is an absolute
@@ -23,7 +27,7 @@ set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/package)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "admin")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
-set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/virtdeny/virtdeny")
+set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${VIRTDENY_HOMEPAGE}")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "auditd, apparmor, policycoreutils, selinux-utils, libvirt-daemon-system")
 find_program(VIRTDENY_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(VIRTDENY_DPKG_SHLIBDEPS)

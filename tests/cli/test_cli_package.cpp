@@ -293,8 +293,10 @@ TEST_CASE("package: cmake --install --prefix /usr/local lays out a working insta
         const std::string script = test::read_file(stage + wrapper);
         CHECK(script.find("exec /usr/local/bin/virtdeny ") != std::string::npos);
         CHECK(script.find("/usr/bin/virtdeny") == std::string::npos);
-        CHECK((fs::status(stage + "/etc/audit/plugins.d/virtdeny.conf").permissions() & fs::perms::others_read) ==
-              fs::perms::none);
+        // 0644 as Debian policy wants a conffile (lintian); auditd refuses a plugin config that
+        // group or others may write (the auditd integration test runs it so)
+        CHECK(fs::status(stage + "/etc/audit/plugins.d/virtdeny.conf").permissions() ==
+              (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read));
     }
     const auto shown = test::run("env -u VIRTDENY_RULES " + test::shell_quote(prefix + "/bin/virtdeny") +
                                  " rules show vd-dev-memfd");
@@ -302,4 +304,42 @@ TEST_CASE("package: cmake --install --prefix /usr/local lays out a working insta
     CHECK(shown.out.find("# " + prefix + "/share/virtdeny/rules/devices/devices.yaml:") != std::string::npos);
     std::error_code ec;
     fs::remove_all(stage, ec);
+}
+
+// lintian, Debian's package checker, finds no error and no warning in the .deb (issue 13: a
+// real Maintainer, the copyright file and changelog, description lines of at most 80
+// columns, a man page for each program, a conffile of mode 0644). Informational tags are
+// printed, not failed on.
+TEST_CASE("package: lintian reports no error and no warning on the .deb", "[package][lintian]")
+{
+    for (const char* tool : {"cpack", "lintian"}) {
+        if (!test::require_tool(tool, std::string(tool) == "cpack" ? "cmake" : "lintian")) {
+            return;
+        }
+    }
+    const fs::path build = fs::path(test::binary()).parent_path().parent_path();
+    const fs::path config = build / "CPackConfig.cmake";
+    if (!test::require_present(fs::exists(config), "no " + config.string() + " (configure with the top-level CMakeLists.txt)")) {
+        return;
+    }
+    const std::string work = test::temp_dir();
+    REQUIRE(!work.empty());
+    const std::string deb = pack_deb(build, config, work + "/out");
+    // --fail-on error,warning: lintian's own exit status; every tag is printed (-EI: info and
+    // experimental too) so that a failure shows what to fix
+    const auto r = test::run("lintian --tag-display-limit 0 -EI --fail-on error,warning " + test::shell_quote(deb));
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(!std::regex_search(r.out, std::regex("^[EW]: ", std::regex::multiline)));
+    // the package's own documentation is there, in Debian's formats
+    const auto listing = test::run("dpkg-deb -c " + test::shell_quote(deb));
+    for (const char* path : {"./usr/share/doc/virtdeny/copyright", "./usr/share/doc/virtdeny/changelog.gz",
+                             "./usr/share/man/man1/virtdeny.1.gz", "./usr/share/man/man8/virtdeny-audisp.8.gz"}) {
+        INFO(path);
+        CHECK(listing.out.find(path) != std::string::npos);
+    }
+    const auto maintainer = test::run("dpkg-deb -f " + test::shell_quote(deb) + " Maintainer");
+    CHECK(maintainer.out.find("@localhost") == std::string::npos);
+    std::error_code ec;
+    fs::remove_all(work, ec);
 }

@@ -1,5 +1,5 @@
 // libFuzzer target: the domain XML reader. Checks: a parsed domain has a name or a uuid;
-// device kinds are words of SPEC's vocabulary; every device path leads back to its domain
+// device kinds are words of the vocabulary (docs/json.md); every device path leads back to its domain
 // (device_at), and by_uuid / by_name find what was read.
 #include "fuzz_support.hpp"
 

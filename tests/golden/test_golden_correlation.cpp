@@ -1,4 +1,4 @@
-// Golden tests for each correlation signal of SPEC (`domain.via`): each has a fixture whose
+// Golden tests for each correlation signal of docs/correlation.md (`domain.via`): each has a fixture whose
 // input only that signal can tie to its VM, and the right VM must come out, named by it.
 // pid-reuse and mcs-no-pid are checked finding by finding.
 #include "../support.hpp"
@@ -60,7 +60,7 @@ struct SignalCase
     const char* uuid;  // empty: the signal gives no uuid
 };
 
-// SPEC's `domain.via` values, in its order of trust, each with the fixture made for it.
+// The `domain.via` values of docs/correlation.md, in their order of trust, each with the fixture made for it.
 const SignalCase k_signals[] = {
     {"virt-pid", "pid-reuse", "ci-runner-1", "8a1e5c3f-2b7d-4e90-a6c4-f3d2b1e09a87"},
     {"vm-ctx", "mcs-no-pid", "qemu9-test", "d5a2e8b4-7c31-4f09-b6d7-2a8e1f9c3b05"},
@@ -72,7 +72,7 @@ const SignalCase k_signals[] = {
 
 } // namespace
 
-TEST_CASE("golden correlation: every domain.via of SPEC names the right VM in its fixture", "[golden][correlate]")
+TEST_CASE("golden correlation: every domain.via of docs/correlation.md names the right VM in its fixture", "[golden][correlate]")
 {
     std::set<std::string> vias;
     for (const SignalCase& c : k_signals) {

@@ -69,7 +69,7 @@ bool contains(const json& value, const std::string& needle)
     return value.is_string() && value.get<std::string>().find(needle) != std::string::npos;
 }
 
-// SPEC: booleans last in the fixes.
+// docs/fixes.md: booleans last in the fixes.
 bool booleans_last(const json& f)
 {
     bool seen_boolean = false;

@@ -1,4 +1,4 @@
-// The five seed stories (../shared/seeds/, as example logs in fixtures/seed-*): the JSON
+// The five seed stories (the README's, as example logs in fixtures/seed-*): the JSON
 // names the VM (name and uuid where the log or XML holds them), the device kind, and the
 // cause, and the fixes are narrow.
 #include "../support.hpp"

@@ -1,5 +1,5 @@
 // SELinux writer: modules compile with checkmodule + semodule_package, relabel commands stay
-// one shell word per path and match only that path, and over the ../shared SELinux corpus
+// one shell word per path and match only that path, and over the SELinux corpus (tests/corpus/data/selinux)
 // every allow rule has exactly its AVC's types and class and never more permissions.
 #include "../support.hpp"
 

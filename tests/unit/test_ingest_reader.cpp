@@ -1,4 +1,4 @@
-// The reader over every input form SPEC.md lists, and bad input that must never stop a run.
+// The reader over every input form docs/inputs.md lists, and bad input that must never stop a run.
 #include "../support.hpp"
 
 #include <analyzer/ingest/denial_parser.hpp>
