@@ -6,6 +6,7 @@
 #include <analyzer/emit/selinux_writer.hpp>
 #include <analyzer/kb/boolean_advice.hpp>
 #include <analyzer/kb/cause_template.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -169,7 +170,7 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
         model::Fix fix;
         fix.kind = "selinux-fcontext";
         fix.scope = f.domain ? model::Scope::domain : model::Scope::host;
-        fix.text = "chcon -l " + std::string(level) + " -- " + emit::shell_quote(f.path);
+        fix.text = "chcon -l " + std::string(level) + " -- " + util::shell_quote(f.path);
         fix.note = "Gives the file this VM's categories (" + std::string(level) + ", it has "
             + util::printable(object_level)
             + "), so only this VM may use it. libvirt does this itself when it starts a VM with dynamic labels, unless "

@@ -1,6 +1,7 @@
 // AppArmor writer: rules compile with the real apparmor_parser, adversarial file names match
 // only that file (checked on the compiled expression tree), globs only for known families.
 #include <analyzer/emit/apparmor_writer.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include "../apparmor_tree.hpp"
 #include "../support.hpp"
@@ -47,52 +48,6 @@ Compiled compile_rules(const std::string& rules)
     c.err = r.err;
     c.patterns = test::expr_tree_patterns(r.out + "\n" + r.err);  // stderr or stdout, by version
     return c;
-}
-
-// Decodes an expr-tree literal; false when it contains any glob construct.
-bool decode_literal(const std::string& tree, std::string& out)
-{
-    out.clear();
-    for (std::size_t i = 0; i < tree.size(); ++i) {
-        const char c = tree[i];
-        if (c == '\\' && i + 1 < tree.size()) {
-            const char n = tree[i + 1];
-            if (std::string("()*+.[]| {}^?\"").find(n) != std::string::npos) {
-                out.push_back(n);
-                ++i;
-                continue;
-            }
-            if (n == 'n' || n == 't' || n == 'r' || n == 'a' || n == 'f' || n == 'v' || n == 'e') {
-                const char* from = "ntrafve";
-                const char to[] = {'\n', '\t', '\r', '\a', '\f', '\v', '\x1b'};
-                out.push_back(to[std::string(from).find(n)]);
-                ++i;
-                continue;
-            }
-            if (n == 'x') {
-                std::size_t j = i + 2;
-                int v = 0;
-                int digits = 0;
-                while (j < tree.size() && digits < 2 && std::isxdigit(static_cast<unsigned char>(tree[j]))) {
-                    v = v * 16 + (std::isdigit(static_cast<unsigned char>(tree[j])) ? tree[j] - '0' : (std::tolower(tree[j]) - 'a' + 10));
-                    ++j;
-                    ++digits;
-                }
-                if (digits > 0) {
-                    out.push_back(static_cast<char>(v));
-                    i = j - 1;
-                    continue;
-                }
-            }
-            out.push_back('\\');  // the printer writes a literal backslash as is
-            continue;
-        }
-        if (std::string("()*+[|").find(c) != std::string::npos) {
-            return false;  // alternation, repetition or a character class: a glob
-        }
-        out.push_back(c);
-    }
-    return true;
 }
 
 model::Finding file_finding(const std::string& path, std::vector<std::string> perms, bool owner = false)
@@ -143,13 +98,13 @@ const std::vector<std::string>& adversarial_names()
 
 } // namespace
 
-TEST_CASE("apparmor_quote_path escapes every special character", "[emit][apparmor]")
+TEST_CASE("util::apparmor_path escapes every special character", "[emit][apparmor]")
 {
-    CHECK(emit::apparmor_quote_path("/a b") == "\"/a b\"");
-    CHECK(emit::apparmor_quote_path("/a*?[]{}^\"\\") == "\"/a\\*\\?\\[\\]\\{\\}\\^\\\"\\\\\"");
-    CHECK(emit::apparmor_quote_path("/a\nb") == "\"/a\\012b\"");
-    CHECK(emit::apparmor_quote_path(std::string("/\xff")) == "\"/\\377\"");
-    CHECK(emit::apparmor_quote_path("/x@{HOME}") == "\"/x@\\{HOME\\}\"");
+    CHECK(util::apparmor_path("/a b") == "\"/a b\"");
+    CHECK(util::apparmor_path("/a*?[]{}^\"\\") == "\"/a\\*\\?\\[\\]\\{\\}\\^\\\"\\\\\"");
+    CHECK(util::apparmor_path("/a\nb") == "\"/a\\012b\"");
+    CHECK(util::apparmor_path(std::string("/\xff")) == "\"/\\377\"");
+    CHECK(util::apparmor_path("/x@{HOME}") == "\"/x@\\{HOME\\}\"");
 }
 
 TEST_CASE("apparmor masks map to rule permissions", "[emit][apparmor]")
@@ -183,7 +138,7 @@ TEST_CASE("adversarial file names compile to a rule that matches only that file"
         REQUIRE(c.status == 0);
         REQUIRE(c.patterns.size() == 1);  // the name added no rule
         std::string literal;
-        CHECK(decode_literal(c.patterns.front(), literal));
+        CHECK(test::decode_literal(c.patterns.front(), literal));
         CHECK(literal == path);
         ++checked;
     }
