@@ -236,7 +236,9 @@ int rules_list(const Config& config)
 std::string source_of(const std::string& file, const std::string& id)
 {
     try {
-        const YAML::Node doc = YAML::LoadFile(file);
+        const YAML::Node file_doc = YAML::LoadFile(file);
+        // a devices file with kinds and rules, or a list of rules
+        const YAML::Node doc = file_doc.IsMap() && file_doc["rules"] ? file_doc["rules"] : file_doc;
         if (!doc.IsSequence()) {
             return {};
         }

@@ -396,7 +396,7 @@ namespace {
 // QEMU's memfd fallback: <tmpdir>/memfd-XXXXXX from mkstemp (six random characters).
 bool is_memfd_fallback(const model::Finding& f, std::string& dir)
 {
-    if (f.device != "memfd" || f.path.empty() || f.path.front() != '/') {
+    if (!f.device_hints.mkstemp_name || f.path.empty() || f.path.front() != '/') {
         return false;
     }
     const std::size_t slash = f.path.rfind('/');
@@ -412,11 +412,6 @@ bool is_memfd_fallback(const model::Finding& f, std::string& dir)
     }
     dir = f.path.substr(0, slash);
     return !dir.empty();
-}
-
-bool is_share_device(const std::string& device)
-{
-    return device == "share-9p";
 }
 
 std::string parent_dir(const std::string& path)
@@ -498,7 +493,7 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
     // the directories that share denials name, per profile (for findings XML does not place)
     std::map<std::string, std::vector<std::string>> share_dirs;
     for (const auto* f : findings) {
-        if (f->mac == model::Mac::apparmor && f->tclass == "file" && is_share_device(f->device) &&
+        if (f->mac == model::Mac::apparmor && f->tclass == "file" && f->device_hints.share_root &&
             !f->path.empty() && f->path.front() == '/') {
             share_dirs[f->subject].push_back(own_share_dir(f->path));
         }
@@ -592,7 +587,7 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
                      "next time; the glob matches only six-character memfd- names, `owner` only files the VM's "
                      "own user created, and the rule sits in this VM's profile only. Better still: a kernel with "
                      "memfd_create() (3.17+) and a newer QEMU.";
-        } else if (is_share_device(f.device)) {
+        } else if (f.device_hints.share_root) {
             const std::string root = share_root(f);
             if (!root.empty() && apparmor_glob_root_allowed(root)) {
                 pattern = "\"" + util::apparmor_glob_escape(root) + "/{,**}\"";
@@ -627,7 +622,7 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
                 it->entry.paths.push_back(f.path);
             }
         }
-        if (writes(perms) && (f.device == "disk-image" || f.device == "cdrom-image")) {
+        if (writes(perms) && f.device_hints.guest_image) {
             it->entry.warning = k_deny_warning;
         }
     }

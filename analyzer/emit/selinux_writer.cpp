@@ -122,13 +122,13 @@ std::optional<model::Fix> selinux_relabel_fix(const model::Finding& f)
         || !k_file_classes.count(f.tclass) || !is_vm_type(source) || is_virt_image_type(target)) {
         return std::nullopt;
     }
-    const bool tree = f.tclass == "dir" && (f.device == "share-9p" || f.device == "virtiofs");
+    const bool tree = f.tclass == "dir" && f.device_hints.shared_tree;
     const std::string regex = util::selinux_fcontext_regex(f.path, tree);
     if (regex.empty()) {
         return std::nullopt;
     }
     const bool content = read_only(f.permissions)
-        && (f.device == "cdrom-image" || f.device == "kernel-image" || f.device == "nvram");
+        && f.device_hints.read_only_content;
     const std::string type = content ? "virt_content_t" : "svirt_image_t";
     std::string path = f.path;
     while (path.size() > 1 && path.back() == '/') {

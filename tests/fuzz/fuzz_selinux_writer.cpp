@@ -144,7 +144,7 @@ void check_relabel(const model::Finding& f)
     FUZZ_CHECK(semanage.size() == 6);
     FUZZ_CHECK(semanage[0] == "semanage" && semanage[1] == "fcontext" && semanage[2] == "-a" && semanage[3] == "-t");
     FUZZ_CHECK(semanage[4] == "svirt_image_t" || semanage[4] == "virt_content_t");
-    const bool tree = f.tclass == "dir" && (f.device == "share-9p" || f.device == "virtiofs");
+    const bool tree = f.tclass == "dir" && f.device_hints.shared_tree;
     FUZZ_CHECK(semanage[5] == util::selinux_fcontext_regex(f.path, tree));
     std::string path = f.path;
     while (path.size() > 1 && path.back() == '/') {
@@ -218,6 +218,7 @@ int one_input(const std::uint8_t* data, std::size_t size)
     f.tcontext = (flags & 8) ? fields[2] : "unconfined_u:object_r:user_home_t:s0";
     f.tclass = (flags & 16) ? fields[3] : ((flags & 32) ? "dir" : "file");
     f.device = (flags & 64) ? "share-9p" : "disk-image";
+    f.device_hints.shared_tree = (flags & 64) != 0;  // (as rules/devices/devices.yaml says)
     f.path = (!path.empty() && path.front() == '/') ? path : "/home/u/" + path;
     std::string_view perms = fields[4];
     while (!perms.empty()) {

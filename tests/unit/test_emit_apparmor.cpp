@@ -1,6 +1,7 @@
 // AppArmor writer: rules compile with the real apparmor_parser, adversarial file names match
 // only that file (checked on the compiled expression tree), globs only for known families.
 #include <analyzer/emit/apparmor_writer.hpp>
+#include <analyzer/kb/knowledge_base.hpp>
 #include <analyzer/util/escape.hpp>
 
 #include "../apparmor_tree.hpp"
@@ -48,6 +49,21 @@ Compiled compile_rules(const std::string& rules)
     c.err = r.err;
     c.patterns = test::expr_tree_patterns(r.out + "\n" + r.err);  // stderr or stdout, by version
     return c;
+}
+
+// The finding's device kind and that kind's writer hints, from the bundled vocabulary
+// (rules/devices/devices.yaml), as the advisor sets them.
+void set_kind(model::Finding& f, const std::string& kind)
+{
+    static const kb::DeviceRules devices = [] {
+        kb::DeviceRules d;
+        std::vector<std::string> errors;
+        d.load(kb::default_rules_dir(), errors);
+        return d;
+    }();
+    REQUIRE(devices.is_kind(kind));
+    f.device = kind;
+    f.device_hints = devices.hints(kind);
 }
 
 model::Finding file_finding(const std::string& path, std::vector<std::string> perms, bool owner = false)
@@ -151,7 +167,8 @@ TEST_CASE("family globs compile to exactly the intended pattern", "[emit][apparm
     // the VM's memfd fallback files: two denials merge into one owner rule with six ?s
     auto a = file_finding("/tmp/memfd-tNpKSj", {"create"}, true);
     auto b = file_finding("/tmp/memfd-Qe7xLm", {"create"}, true);
-    a.device = b.device = "memfd";
+    set_kind(a, "memfd");
+    set_kind(b, "memfd");
     auto sets = emit::apparmor_rule_sets({&a, &b}, nullptr);
     REQUIRE(sets.size() == 1);
     REQUIRE(sets.front().entries.size() == 1);
@@ -167,7 +184,7 @@ TEST_CASE("family globs compile to exactly the intended pattern", "[emit][apparm
 
     // not owned by the VM's user: no glob
     auto n = file_finding("/tmp/memfd-AAAAAA", {"create"}, false);
-    n.device = "memfd";
+    set_kind(n, "memfd");
     sets = emit::apparmor_rule_sets({&n}, nullptr);
     REQUIRE(sets.size() == 1);
     CHECK(sets.front().entries.front().rule == "\"/tmp/memfd-AAAAAA\" w,");
@@ -176,7 +193,9 @@ TEST_CASE("family globs compile to exactly the intended pattern", "[emit][apparm
     auto r = file_finding("/srv/share/pro*jects/", {"read"});
     auto w = file_finding("/srv/share/pro*jects/build/", {"create"}, true);
     auto x = file_finding("/srv/share/pro*jects/README.md", {"write"});
-    r.device = w.device = x.device = "share-9p";
+    set_kind(r, "share-9p");
+    set_kind(w, "share-9p");
+    set_kind(x, "share-9p");
     sets = emit::apparmor_rule_sets({&r, &w, &x}, nullptr);
     REQUIRE(sets.size() == 1);
     REQUIRE(sets.front().entries.size() == 1);
@@ -201,7 +220,8 @@ TEST_CASE("family globs are never rooted at /, /tmp or a home directory", "[emit
     // share paths straight under /home/<user>: literal rules only
     auto a = file_finding("/home/alice/a.txt", {"read"});
     auto b = file_finding("/home/alice/b.txt", {"write"});
-    a.device = b.device = "share-9p";
+    set_kind(a, "share-9p");
+    set_kind(b, "share-9p");
     auto sets = emit::apparmor_rule_sets({&a, &b}, nullptr);
     REQUIRE(sets.size() == 1);
     REQUIRE(sets.front().entries.size() == 2);
@@ -216,7 +236,7 @@ TEST_CASE("merged per path, only the denied permissions", "[emit][apparmor]")
     auto a = file_finding("/var/lib/x.img", {"read"});
     auto b = file_finding("/var/lib/x.img", {"lock"});
     auto c = file_finding("/var/lib/y.img", {"append"});
-    c.device = "disk-image";
+    set_kind(c, "disk-image");
     auto sets = emit::apparmor_rule_sets({&a, &b, &c}, nullptr);
     REQUIRE(sets.size() == 1);
     REQUIRE(sets.front().entries.size() == 2);

@@ -32,10 +32,22 @@ std::string rule_yaml(const std::string& id, const std::string& match, const std
     return y;
 }
 
+// The bundled device vocabulary, which cause rules' device kinds are checked against.
+const kb::DeviceRules& bundled_devices()
+{
+    static const kb::DeviceRules devices = [] {
+        kb::DeviceRules d;
+        std::vector<std::string> errors;
+        d.load(kb::default_rules_dir(), errors);
+        return d;
+    }();
+    return devices;
+}
+
 std::vector<std::string> load_errors(const std::string& yaml, kb::CauseRules& rules)
 {
     std::vector<std::string> errors;
-    rules.load_text(yaml, "bad.yaml", errors);
+    rules.load_text(yaml, "bad.yaml", bundled_devices(), errors);
     return errors;
 }
 
