@@ -1,6 +1,7 @@
 // One device vocabulary: rules/devices/devices.yaml's `kinds` is the source; rules/schema.json
 // (deviceKind, deviceHints), docs/json.md's device table and the shell completion must say the
 // same. And the embedded schema checks rule files with the YAML line of each problem.
+#include <analyzer/correlate/domain_xml.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
 #include <analyzer/kb/rules_schema.hpp>
 
@@ -243,4 +244,49 @@ TEST_CASE("rules schema: problems are located by line and pointer", "[kb][vocabu
     const auto added = kb::check_against_schema(YAML::Load("- {id: x, device: floppy, match: {path: '^/fd'}}\n"),
                                                 "deviceFile", [](const std::string& k) { return k == "floppy"; });
     CHECK(added.empty());
+}
+
+TEST_CASE("vocabulary: the kinds domain XML gives are kinds of the YAML", "[kb][vocabulary]")
+{
+    // one domain with a device of each kind the XML reader knows (written for this test, in
+    // libvirt's domain XML format)
+    const std::string xml = R"(<domain type='kvm'>
+  <name>vocab</name>
+  <uuid>7d3c1a52-2f41-4a4e-9d8e-1b2c3d4e5f60</uuid>
+  <os><loader>/usr/share/OVMF/OVMF_CODE.fd</loader><nvram>/var/lib/libvirt/qemu/nvram/vocab_VARS.fd</nvram>
+      <kernel>/boot/vmlinuz-vocab</kernel></os>
+  <memoryBacking><hugepages/></memoryBacking>
+  <devices>
+    <disk type='file' device='disk'><source file='/data/vocab.qcow2'/></disk>
+    <disk type='file' device='cdrom'><source file='/data/seed.iso'/></disk>
+    <filesystem type='mount'><source dir='/srv/p9'/><target dir='p9'/></filesystem>
+    <filesystem type='mount'><driver type='virtiofs'/><source dir='/srv/vfs'/><target dir='vfs'/></filesystem>
+    <memory model='nvdimm'><source><path>/data/nv.dev</path></source></memory>
+    <tpm model='tpm-crb'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>
+    <hostdev mode='subsystem' type='pci'/>
+    <hostdev mode='subsystem' type='usb'/>
+    <channel type='unix'><source mode='bind' path='/run/ga.sock'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+    <channel type='unix'><source mode='bind' path='/run/other.sock'/><target type='virtio' name='org.example.0'/></channel>
+    <serial type='file'><source path='/var/log/vocab-serial.txt'/><log file='/var/log/vocab-serial.log'/></serial>
+    <interface type='vhostuser'><source type='unix' path='/run/vhost-user.sock' mode='client'/></interface>
+    <interface type='vdpa'><source dev='/dev/vhost-vdpa-0'/></interface>
+  </devices>
+</domain>)";
+    correlate::DomainXmlIndex index;
+    std::string error;
+    REQUIRE(index.add_document(xml, "vocab.xml", error));
+    REQUIRE(index.domains().size() == 1);
+    std::set<std::string> kinds;
+    for (const auto& dev : index.domains().front().devices) {
+        INFO(dev.path << " " << dev.kind);
+        CHECK(bundled().is_kind(dev.kind));
+        kinds.insert(dev.kind);
+    }
+    CHECK(kinds == std::set<std::string>{"cdrom-image", "chardev", "disk-image", "guest-agent", "hugepages",
+                                         "kernel-image", "log", "nvdimm", "nvram", "share-9p", "tpm", "usb", "vdpa",
+                                         "vfio", "vhost", "virtiofs"});
+    const auto& dom = index.domains().front();
+    CHECK(correlate::DomainXmlIndex::device_at(dom, "/run/ga.sock")->kind == "guest-agent");
+    CHECK(correlate::DomainXmlIndex::device_at(dom, "/run/other.sock")->kind == "chardev");
+    CHECK(correlate::DomainXmlIndex::device_at(dom, "/dev/vhost-vdpa-0")->kind == "vdpa");
 }
