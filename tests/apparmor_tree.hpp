@@ -2,6 +2,7 @@
 // standard C++ only: the unit tests and the writers' fuzz target both use it.
 #pragma once
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,52 @@ inline std::vector<std::string> expr_tree_patterns(const std::string& dump)
         pos = nl + 1;
     }
     return patterns;
+}
+
+// Decodes an expr-tree literal; false when it contains any glob construct.
+inline bool decode_literal(const std::string& tree, std::string& out)
+{
+    out.clear();
+    for (std::size_t i = 0; i < tree.size(); ++i) {
+        const char c = tree[i];
+        if (c == '\\' && i + 1 < tree.size()) {
+            const char n = tree[i + 1];
+            if (std::string("()*+.[]| {}^?\"").find(n) != std::string::npos) {
+                out.push_back(n);
+                ++i;
+                continue;
+            }
+            if (n == 'n' || n == 't' || n == 'r' || n == 'a' || n == 'f' || n == 'v' || n == 'e') {
+                const char* from = "ntrafve";
+                const char to[] = {'\n', '\t', '\r', '\a', '\f', '\v', '\x1b'};
+                out.push_back(to[std::string(from).find(n)]);
+                ++i;
+                continue;
+            }
+            if (n == 'x') {
+                std::size_t j = i + 2;
+                int v = 0;
+                int digits = 0;
+                while (j < tree.size() && digits < 2 && std::isxdigit(static_cast<unsigned char>(tree[j]))) {
+                    v = v * 16 + (std::isdigit(static_cast<unsigned char>(tree[j])) ? tree[j] - '0' : (std::tolower(tree[j]) - 'a' + 10));
+                    ++j;
+                    ++digits;
+                }
+                if (digits > 0) {
+                    out.push_back(static_cast<char>(v));
+                    i = j - 1;
+                    continue;
+                }
+            }
+            out.push_back('\\');  // the printer writes a literal backslash as is
+            continue;
+        }
+        if (std::string("()*+[|").find(c) != std::string::npos) {
+            return false;  // alternation, repetition or a character class: a glob
+        }
+        out.push_back(c);
+    }
+    return true;
 }
 
 } // namespace virtdeny::test

@@ -8,6 +8,7 @@
 #include <analyzer/emit/json_sink.hpp>
 #include <analyzer/emit/text_sink.hpp>
 #include <analyzer/util/text.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
@@ -87,8 +88,8 @@ void print_markdown(const std::vector<Verdict>& verdicts, std::size_t new_count)
             continue;
         }
         const model::Finding& f = *v.finding;
-        std::printf("| %s | %s | %s | %s | `%s` | %s | %llu |\n", emit::markdown_cell(v.entry.vm).c_str(), model::to_string(f.mac),
-                    emit::markdown_cell(f.tclass).c_str(), emit::markdown_cell(util::join(f.permissions, " ")).c_str(), emit::markdown_cell(object_of(f)).c_str(),
+        std::printf("| %s | %s | %s | %s | `%s` | %s | %llu |\n", util::markdown_cell(v.entry.vm).c_str(), model::to_string(f.mac),
+                    util::markdown_cell(f.tclass).c_str(), util::markdown_cell(util::join(f.permissions, " ")).c_str(), util::markdown_cell(object_of(f)).c_str(),
                     f.device.c_str(), static_cast<unsigned long long>(f.count));
     }
     std::printf("\n");
@@ -97,10 +98,10 @@ void print_markdown(const std::vector<Verdict>& verdicts, std::size_t new_count)
             continue;
         }
         const model::Finding& f = *v.finding;
-        std::printf("- **%s** (%s): %s\n", emit::markdown_cell(object_of(f)).c_str(), emit::markdown_cell(v.entry.vm).c_str(),
-                    emit::markdown_cell(f.explanation).c_str());
+        std::printf("- **%s** (%s): %s\n", util::markdown_cell(object_of(f)).c_str(), util::markdown_cell(v.entry.vm).c_str(),
+                    util::markdown_cell(f.explanation).c_str());
         for (const auto& fix : f.fixes) {
-            std::printf("  - %s (%s): `%s`\n", fix.kind.c_str(), model::to_string(fix.scope), emit::markdown_cell(fix.text).c_str());
+            std::printf("  - %s (%s): `%s`\n", fix.kind.c_str(), model::to_string(fix.scope), util::markdown_cell(fix.text).c_str());
         }
     }
     if (verdicts.size() > new_count) {
@@ -108,7 +109,7 @@ void print_markdown(const std::vector<Verdict>& verdicts, std::size_t new_count)
                     verdicts.size() - new_count == 1 ? "" : "s");
         for (const auto& v : verdicts) {
             if (!v.is_new) {
-                std::printf("- `%s`\n", emit::markdown_cell(v.entry.key).c_str());
+                std::printf("- `%s`\n", util::markdown_cell(v.entry.key).c_str());
             }
         }
         std::printf("\n</details>\n");

@@ -8,6 +8,7 @@
 #include <analyzer/cli/commands.hpp>
 
 #include <analyzer/kb/knowledge_base.hpp>
+#include <analyzer/kb/rules_schema.hpp>
 
 #include <nlohmann/json.hpp>
 #include <re2/re2.h>
@@ -33,89 +34,6 @@ const char* const k_rules_usage = R"(usage: virtdeny rules list
        virtdeny rules validate DIR
        virtdeny rules schema
 )";
-
-// The rule files' format, as JSON Schema: `virtdeny rules schema` prints the bundled rules'
-// schema.json, or this when there is none. The loaders in analyzer/kb/ are the authority.
-const char* const k_schema = R"schema({
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "$id": "https://virtdeny.invalid/rules.schema.json",
-  "title": "virtdeny knowledge base",
-  "description": "A rules directory holds devices/*.yaml (device rules), causes/*.yaml (cause rules) and optionally selinux/booleans.tsv. Each YAML file is a list of rules; a rule loaded later with the same id replaces the earlier one.",
-  "$defs": {
-    "deviceKind": {
-      "enum": ["nvdimm", "memfd", "hugepages", "memory-backing", "disk-image", "cdrom-image", "nvram",
-               "kernel-image", "share-9p", "virtiofs", "vfio", "vhost", "tap", "usb", "tpm", "monitor-socket",
-               "chardev", "log", "audio", "graphics", "migration", "helper", "capability", "network", "other"]
-    },
-    "words": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-    "deviceRule": {
-      "type": "object",
-      "required": ["id", "device", "match"],
-      "properties": {
-        "id": {"type": "string", "description": "stable, never reused"},
-        "device": {"$ref": "#/$defs/deviceKind"},
-        "desc": {"type": "string"},
-        "match": {
-          "type": "object",
-          "description": "path (RE2, partial match over the object path) or tclass (alternatives separated by |)",
-          "properties": {"path": {"type": "string"}, "tclass": {"type": "string"}},
-          "anyOf": [{"required": ["path"]}, {"required": ["tclass"]}]
-        },
-        "samples": {"type": "array", "items": {"type": "string"}, "description": "paths the path pattern must match (required with path)"}
-      }
-    },
-    "fix": {
-      "type": "object",
-      "required": ["kind", "scope", "text", "note"],
-      "additionalProperties": false,
-      "properties": {
-        "kind": {"enum": ["apparmor-rule", "selinux-allow", "selinux-fcontext", "selinux-boolean", "libvirt-xml", "host-change"]},
-        "scope": {"enum": ["domain", "daemon", "host"]},
-        "text": {"type": "string", "description": "template: exactly what to put in the file or run"},
-        "note": {"type": "string", "description": "template: why, in one or two sentences"},
-        "file": {"type": "string", "description": "template: where the text goes"}
-      }
-    },
-    "causeRule": {
-      "type": "object",
-      "required": ["id", "desc", "match", "explanation", "samples"],
-      "additionalProperties": false,
-      "properties": {
-        "id": {"type": "string", "pattern": "^vd-(se|aa|lv)-[a-z0-9]+(-[a-z0-9]+)*$"},
-        "desc": {"type": "string"},
-        "match": {
-          "type": "object",
-          "required": ["lsm"],
-          "additionalProperties": false,
-          "properties": {
-            "lsm": {"enum": ["selinux", "apparmor"]},
-            "path": {"type": "string", "description": "RE2, partial match over the object path"},
-            "profile": {"type": "string", "description": "RE2, partial match over the AppArmor profile"},
-            "subject_type": {"type": "string", "description": "RE2, full match over the scontext type"},
-            "target_type": {"type": "string", "description": "RE2, full match over the tcontext type"},
-            "tclass": {"$ref": "#/$defs/words", "description": "any of"},
-            "operation": {"$ref": "#/$defs/words", "description": "any of"},
-            "permissions": {"$ref": "#/$defs/words", "description": "all must be denied"},
-            "family": {"$ref": "#/$defs/words", "description": "AppArmor network family, any of"},
-            "host_level": {"type": "boolean"},
-            "device": {"$ref": "#/$defs/deviceKind"}
-          }
-        },
-        "device": {"$ref": "#/$defs/deviceKind", "description": "overrides the classified device"},
-        "explanation": {"type": "string", "description": "template"},
-        "fixes": {"type": "array", "items": {"$ref": "#/$defs/fix"}, "description": "narrowest first"},
-        "samples": {"$ref": "#/$defs/words", "description": "log lines that must fire this rule"},
-        "severity": {"type": "string"},
-        "tags": {"$ref": "#/$defs/words"}
-      }
-    }
-  },
-  "properties": {
-    "devices": {"type": "array", "items": {"$ref": "#/$defs/deviceRule"}},
-    "causes": {"type": "array", "items": {"$ref": "#/$defs/causeRule"}}
-  }
-}
-)schema";
 
 // Device rules do not record their line: find "id: ID" in the file (1 when not found).
 std::size_t line_of_id(const std::string& file, const std::string& id)
@@ -165,6 +83,26 @@ void validate_devices(const kb::DeviceRules& devices, std::vector<std::string>& 
                     }
                     break;
                 }
+            }
+        }
+    }
+}
+
+// Each devices/*.yaml and causes/*.yaml of dir against the embedded rules/schema.json:
+// "file:line: schema: /pointer: why".
+void validate_schema(const std::string& dir, const kb::DeviceRules& devices, std::vector<std::string>& errors)
+{
+    const auto is_kind = [&](const std::string& kind) { return devices.is_kind(kind); };
+    for (const auto& [sub, def] : {std::pair<const char*, const char*>{"devices", "deviceFile"}, {"causes", "causeFile"}}) {
+        for (const std::string& file : kb::yaml_files(fs::path(dir) / sub)) {
+            YAML::Node doc;
+            try {
+                doc = YAML::LoadFile(file);
+            } catch (const YAML::Exception&) {
+                continue;  // the loader reports it
+            }
+            for (const auto& p : kb::check_against_schema(doc, def, is_kind)) {
+                errors.push_back(file + ":" + std::to_string(p.line) + ": schema: " + p.where + ": " + p.message);
             }
         }
     }
@@ -236,7 +174,9 @@ int rules_list(const Config& config)
 std::string source_of(const std::string& file, const std::string& id)
 {
     try {
-        const YAML::Node doc = YAML::LoadFile(file);
+        const YAML::Node file_doc = YAML::LoadFile(file);
+        // a devices file with kinds and rules, or a list of rules
+        const YAML::Node doc = file_doc.IsMap() && file_doc["rules"] ? file_doc["rules"] : file_doc;
         if (!doc.IsSequence()) {
             return {};
         }
@@ -317,6 +257,7 @@ int rules_validate(const Config& config, const std::string& dir)
     kb::KnowledgeBase kb;
     kb.load(dirs, errors);
     validate_devices(kb.devices, errors);
+    validate_schema(dir, kb.devices, errors);
     std::vector<std::string> seen;
     for (const auto& e : errors) {
         if (std::find(seen.begin(), seen.end(), e) == seen.end()) {
@@ -347,13 +288,9 @@ int run_rules(const Config& config)
         return rules_validate(config, words[1]);
     }
     if (sub == "schema" && words.size() == 1) {
-        // The bundled rules' own schema.json is the authority when installed beside them.
-        std::ifstream in(kb::default_rules_dir() + "/schema.json", std::ios::binary);
-        if (in) {
-            std::cout << in.rdbuf();
-        } else {
-            std::fputs(k_schema, stdout);
-        }
+        // rules/schema.json as built into the binary: the one `rules validate` checks with
+        const std::string_view schema = kb::rules_schema_text();
+        std::fwrite(schema.data(), 1, schema.size(), stdout);
         return k_exit_ok;
     }
     if (sub.empty()) {

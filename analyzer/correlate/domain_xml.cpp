@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string_view>
 
 namespace virtdeny::correlate {
 
@@ -82,12 +83,18 @@ void read_other_devices(const pugi::xml_node& devices, DomainInfo& dom)
     }
     for (const char* chardev : {"serial", "console", "channel", "parallel"}) {
         for (auto c : devices.children(chardev)) {
-            add_device(dom, source_path(c.child("source")), "chardev");
+            // the guest agent's virtio-serial channel has a kind of its own
+            const bool agent = std::string_view(c.child("target").attribute("name").as_string()) == "org.qemu.guest_agent.0";
+            add_device(dom, source_path(c.child("source")), agent ? "guest-agent" : "chardev");
             add_device(dom, c.child("log").attribute("file").as_string(), "log");
         }
     }
     for (auto iface : devices.children("interface")) {
-        add_device(dom, iface.child("source").attribute("path").as_string(), "vhost");
+        if (std::string_view(iface.attribute("type").as_string()) == "vdpa") {
+            add_device(dom, iface.child("source").attribute("dev").as_string(), "vdpa");  // /dev/vhost-vdpa-N
+        } else {
+            add_device(dom, iface.child("source").attribute("path").as_string(), "vhost");
+        }
     }
 }
 

@@ -11,7 +11,7 @@ namespace virtdeny::correlate {
 struct DeviceSource
 {
     std::string path;
-    std::string kind;  // a device kind (docs/json.md)
+    std::string kind;  // a kind of rules/devices/devices.yaml
     bool tree = false; // a directory whose whole tree belongs to the device (shares)
 };
 

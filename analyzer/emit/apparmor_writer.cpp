@@ -2,6 +2,7 @@
 
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/util/escape.hpp>
 #include <analyzer/util/text.hpp>
 
 #include <algorithm>
@@ -9,41 +10,6 @@
 #include <map>
 
 namespace virtdeny::emit {
-
-std::string apparmor_escape_literal(const std::string& text)
-{
-    std::string out;
-    for (unsigned char c : text) {
-        switch (c) {
-        case '*':
-        case '?':
-        case '[':
-        case ']':
-        case '{':
-        case '}':
-        case '^':
-        case '"':
-        case '\\':
-            out.push_back('\\');
-            out.push_back(static_cast<char>(c));
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f || c >= 0x80) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\%03o", c);
-                out += buf;
-            } else {
-                out.push_back(static_cast<char>(c));
-            }
-        }
-    }
-    return out;
-}
-
-std::string apparmor_quote_path(const std::string& path)
-{
-    return "\"" + apparmor_escape_literal(path) + "\"";
-}
 
 std::string apparmor_quote_file_path(const std::string& path)
 {
@@ -55,7 +21,7 @@ std::string apparmor_quote_file_path(const std::string& path)
         }
         canonical.push_back(c);
     }
-    return apparmor_quote_path(canonical);
+    return util::apparmor_path(canonical);
 }
 
 namespace {
@@ -177,7 +143,7 @@ std::string peer_clause(const std::string& peer)
     if (peer.empty() || peer == "unconfined") {
         return peer.empty() ? "" : " peer=unconfined";
     }
-    return " peer=" + apparmor_quote_path(peer);
+    return " peer=" + util::apparmor_path(peer);
 }
 
 // mount options=(...) from the record's flags="rw, nosuid, nodev" (words only).
@@ -291,7 +257,7 @@ AppArmorRule apparmor_rule(const model::Finding& f)
             text += " type=" + d.sock_type;
         }
         if (!d.peer.empty() && d.peer != "unconfined") {
-            text += " peer=(label=" + apparmor_quote_path(d.peer) + ")";
+            text += " peer=(label=" + util::apparmor_path(d.peer) + ")";
         }
         rule.text = text + ",";
         return rule;
@@ -327,7 +293,7 @@ AppArmorRule apparmor_rule(const model::Finding& f)
             return rule;
         }
         if (d.operation == "umount") {
-            rule.text = "umount " + apparmor_quote_path(target) + ",";
+            rule.text = "umount " + util::apparmor_path(target) + ",";
             return rule;
         }
         std::string text = "mount";
@@ -339,9 +305,9 @@ AppArmorRule apparmor_rule(const model::Finding& f)
             text += " options=(" + options + ")";
         }
         if (!d.srcname.empty()) {
-            text += " " + apparmor_quote_path(d.srcname);
+            text += " " + util::apparmor_path(d.srcname);
         }
-        rule.text = text + " -> " + apparmor_quote_path(target) + ",";
+        rule.text = text + " -> " + util::apparmor_path(target) + ",";
         return rule;
     }
     if (f.tclass == "file" && !f.path.empty() && f.path.front() == '/') {
@@ -430,7 +396,7 @@ namespace {
 // QEMU's memfd fallback: <tmpdir>/memfd-XXXXXX from mkstemp (six random characters).
 bool is_memfd_fallback(const model::Finding& f, std::string& dir)
 {
-    if (f.device != "memfd" || f.path.empty() || f.path.front() != '/') {
+    if (!f.device_hints.mkstemp_name || f.path.empty() || f.path.front() != '/') {
         return false;
     }
     const std::size_t slash = f.path.rfind('/');
@@ -446,11 +412,6 @@ bool is_memfd_fallback(const model::Finding& f, std::string& dir)
     }
     dir = f.path.substr(0, slash);
     return !dir.empty();
-}
-
-bool is_share_device(const std::string& device)
-{
-    return device == "share-9p";
 }
 
 std::string parent_dir(const std::string& path)
@@ -532,7 +493,7 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
     // the directories that share denials name, per profile (for findings XML does not place)
     std::map<std::string, std::vector<std::string>> share_dirs;
     for (const auto* f : findings) {
-        if (f->mac == model::Mac::apparmor && f->tclass == "file" && is_share_device(f->device) &&
+        if (f->mac == model::Mac::apparmor && f->tclass == "file" && f->device_hints.share_root &&
             !f->path.empty() && f->path.front() == '/') {
             share_dirs[f->subject].push_back(own_share_dir(f->path));
         }
@@ -619,17 +580,17 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
         bool glob = false;
         std::string dir;
         if (is_memfd_fallback(f, dir) && owner) {
-            pattern = "\"" + apparmor_escape_literal(dir) + "/memfd-??????\"";
+            pattern = "\"" + util::apparmor_glob_escape(dir) + "/memfd-??????\"";
             glob = true;
             reason = "QEMU's memfd fallback creates " + dir + "/memfd-XXXXXX with a new random suffix at every "
                      "start (mkstemp, when the kernel has no memfd_create()), so one file name would not help "
                      "next time; the glob matches only six-character memfd- names, `owner` only files the VM's "
                      "own user created, and the rule sits in this VM's profile only. Better still: a kernel with "
                      "memfd_create() (3.17+) and a newer QEMU.";
-        } else if (is_share_device(f.device)) {
+        } else if (f.device_hints.share_root) {
             const std::string root = share_root(f);
             if (!root.empty() && apparmor_glob_root_allowed(root)) {
-                pattern = "\"" + apparmor_escape_literal(root) + "/{,**}\"";
+                pattern = "\"" + util::apparmor_glob_escape(root) + "/{,**}\"";
                 glob = true;
                 owner = false;
                 reason = "The guest reads and writes anywhere in its 9p share " + root
@@ -661,7 +622,7 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
                 it->entry.paths.push_back(f.path);
             }
         }
-        if (writes(perms) && (f.device == "disk-image" || f.device == "cdrom-image")) {
+        if (writes(perms) && f.device_hints.guest_image) {
             it->entry.warning = k_deny_warning;
         }
     }

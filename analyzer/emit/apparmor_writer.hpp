@@ -18,17 +18,10 @@ struct AppArmorRule
     std::string text;  // one rule, with its trailing comma; empty when none can be written
 };
 
-// A path as an AppArmor path literal: always double-quoted, with * ? [ ] { } ^ " \ escaped
-// and control / non-UTF-8 bytes written as octal escapes (\NNN, always three digits).
-std::string apparmor_quote_path(const std::string& path);
-
-// A file path as a literal: apparmor_quote_path of the path with runs of '/' collapsed (a
+// A file path as a literal: util::apparmor_path of the path with runs of '/' collapsed (a
 // kernel path has none; apparmor_parser would keep a leading "//" as it is). Not for labels,
 // where "//" separates a child profile.
 std::string apparmor_quote_file_path(const std::string& path);
-
-// The body of a quoted literal without the surrounding quotes (to append a glob to it).
-std::string apparmor_escape_literal(const std::string& text);
 
 // File permissions for an AppArmor mask ("c" -> "w", "x" -> "ix", ...), in rule order.
 std::string apparmor_file_perms(const model::Finding& finding);

@@ -1,6 +1,7 @@
 #include <analyzer/emit/json_sink.hpp>
 
 #include <analyzer/util/text.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -22,50 +23,6 @@ ordered_json text_or_null(const std::string& s)
 ordered_json text(const std::string& s)
 {
     return util::sanitize_utf8(s);
-}
-
-// The JSON text, also safe to print on a terminal: nlohmann writes the C0 controls as \u00XX
-// but DEL, the C1 controls (U+0080..U+009F, which can start terminal sequences) and the
-// bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069, which
-// reorder what a terminal shows) as they are; those become \u escapes too (the same JSON
-// value). The text is valid UTF-8 here, so 0xC2, 0xD8 and 0xE2 bytes always start a character.
-std::string terminal_safe(std::string json)
-{
-    if (json.find_first_of("\x7f\xc2\xd8\xe2") == std::string::npos) {
-        return json;
-    }
-    static const char k_hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(json.size() + 16);
-    const auto at = [&](std::size_t i) { return i < json.size() ? static_cast<unsigned char>(json[i]) : 0u; };
-    for (std::size_t i = 0; i < json.size(); ++i) {
-        const unsigned c = at(i);
-        unsigned code = 0;
-        std::size_t len = 1;
-        if (c == 0x7f) {
-            code = 0x7f;
-        } else if (c == 0xc2 && at(i + 1) >= 0x80 && at(i + 1) < 0xa0) {
-            code = at(i + 1);
-            len = 2;
-        } else if (c == 0xd8 && at(i + 1) == 0x9c) {
-            code = 0x061c;
-            len = 2;
-        } else if (c == 0xe2 && ((at(i + 1) == 0x80 && (at(i + 2) == 0x8e || at(i + 2) == 0x8f
-                                                        || (at(i + 2) >= 0xaa && at(i + 2) <= 0xae)))
-                                 || (at(i + 1) == 0x81 && at(i + 2) >= 0xa6 && at(i + 2) <= 0xa9))) {
-            code = 0x2000 | ((at(i + 1) & 0x3f) << 6) | (at(i + 2) & 0x3f);
-            len = 3;
-        } else {
-            out.push_back(static_cast<char>(c));
-            continue;
-        }
-        out += "\\u";
-        for (int shift = 12; shift >= 0; shift -= 4) {
-            out.push_back(k_hex[(code >> shift) & 0xf]);
-        }
-        i += len - 1;
-    }
-    return out;
 }
 
 } // namespace
@@ -127,7 +84,7 @@ std::string finding_facts_json(const model::Finding& f)
     j["count"] = f.count;
     j["first_seen"] = util::iso8601_utc(f.first_seen_ms);
     j["last_seen"] = util::iso8601_utc(f.last_seen_ms);
-    return terminal_safe(j.dump());
+    return util::json_terminal_safe(j.dump());
 }
 
 std::string finding_advice_json(const model::Finding& f)
@@ -144,7 +101,7 @@ std::string finding_advice_json(const model::Finding& f)
         fixes.push_back(x);
     }
     j["fixes"] = fixes;
-    return terminal_safe(j.dump());
+    return util::json_terminal_safe(j.dump());
 }
 
 std::string summary_json(const RunStats& s)

@@ -1,6 +1,7 @@
 #include <analyzer/emit/selinux_writer.hpp>
 
 #include <analyzer/correlate/vm_registry.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -52,50 +53,6 @@ std::string selinux_allow_rule(const model::Finding& f)
     }
     const std::string object = target == source ? "self" : target;
     return "allow " + source + " " + object + ":" + f.tclass + " { " + perms + " };";
-}
-
-std::string shell_quote(const std::string& s)
-{
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('\'');
-    return out;
-}
-
-std::string selinux_fcontext_regex(const std::string& path_in, bool tree)
-{
-    std::string path = path_in;
-    while (path.size() > 1 && path.back() == '/') {
-        path.pop_back();
-    }
-    if (path.empty() || path.front() != '/') {
-        return {};
-    }
-    std::string out;
-    for (unsigned char c : path) {
-        if (std::string_view(".^$*+?()[]{}|\\").find(static_cast<char>(c)) != std::string_view::npos) {
-            out.push_back('\\');
-            out.push_back(static_cast<char>(c));
-        } else if (c <= 0x20 || c >= 0x7f) {
-            // whitespace would split the file_contexts line; bytes >= 0x80 are matched as
-            // \xNN (never wider: in UTF mode it could only fail to match)
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out.push_back(static_cast<char>(c));
-        }
-    }
-    if (tree) {
-        out += "(/.*)?";
-    }
-    return out;
 }
 
 namespace {
@@ -165,13 +122,13 @@ std::optional<model::Fix> selinux_relabel_fix(const model::Finding& f)
         || !k_file_classes.count(f.tclass) || !is_vm_type(source) || is_virt_image_type(target)) {
         return std::nullopt;
     }
-    const bool tree = f.tclass == "dir" && (f.device == "share-9p" || f.device == "virtiofs");
-    const std::string regex = selinux_fcontext_regex(f.path, tree);
+    const bool tree = f.tclass == "dir" && f.device_hints.shared_tree;
+    const std::string regex = util::selinux_fcontext_regex(f.path, tree);
     if (regex.empty()) {
         return std::nullopt;
     }
     const bool content = read_only(f.permissions)
-        && (f.device == "cdrom-image" || f.device == "kernel-image" || f.device == "nvram");
+        && f.device_hints.read_only_content;
     const std::string type = content ? "virt_content_t" : "svirt_image_t";
     std::string path = f.path;
     while (path.size() > 1 && path.back() == '/') {
@@ -180,8 +137,8 @@ std::optional<model::Fix> selinux_relabel_fix(const model::Finding& f)
     model::Fix fix;
     fix.kind = "selinux-fcontext";
     fix.scope = model::Scope::domain;
-    fix.text = "semanage fcontext -a -t " + type + " " + shell_quote(regex) + "\nrestorecon " + (tree ? "-R " : "")
-        + "-v " + shell_quote(path);
+    fix.text = "semanage fcontext -a -t " + type + " " + util::shell_quote(regex) + "\nrestorecon " + (tree ? "-R " : "")
+        + "-v " + util::shell_quote(path);
     fix.note = "Labels " + std::string(tree ? "this tree" : "this file") + " as a VM " + (content ? "read-only content" : "image")
         + " (" + type + ", now " + target + ") so the VM may use it without any new rule; libvirt adds the VM's "
         "own MCS categories when it starts the VM, and the label survives a relabel.";

@@ -24,14 +24,6 @@ bool is_selinux_err_operation(const std::string& permission);
 // with a digit.
 bool is_te_identifier(const std::string& s);
 
-// One shell word: single-quoted, ' written as '\''.
-std::string shell_quote(const std::string& s);
-
-// The path as an anchored file-context regex that matches only that path (tree: the path
-// and everything below it): regex metacharacters escaped, whitespace and non-printable bytes
-// as \xNN. Empty when the path is not absolute.
-std::string selinux_fcontext_regex(const std::string& path, bool tree = false);
-
 // The relabel fix for a file object of a VM, when a relabel is the right fix (the target
 // type is not a virt image type already). Kind "selinux-fcontext", scope domain.
 std::optional<model::Fix> selinux_relabel_fix(const model::Finding& finding);

@@ -4,6 +4,7 @@
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/emit/apparmor_writer.hpp>
 #include <analyzer/emit/selinux_writer.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -216,12 +217,12 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
             files.push_back({g.folder + "/" + rules_name, header + apparmor_rules_text(set), false});
             const std::string marker = one_line(base);
             if (set.scope == model::Scope::domain) {
-                apply += "run aa_insert " + shell_quote(set.target_file) + " \"$here/" + rules_name + "\" " + shell_quote(marker) + "\n";
+                apply += "run aa_insert " + util::shell_quote(set.target_file) + " \"$here/" + rules_name + "\" " + util::shell_quote(marker) + "\n";
             } else {
-                apply += "run aa_append " + shell_quote(set.target_file) + " \"$here/" + rules_name + "\" " + shell_quote(marker) + "\n";
+                apply += "run aa_append " + util::shell_quote(set.target_file) + " \"$here/" + rules_name + "\" " + util::shell_quote(marker) + "\n";
             }
             if (!set.profile_file.empty()) {
-                apply += "run apparmor_parser -r " + shell_quote(set.profile_file) + "\n";
+                apply += "run apparmor_parser -r " + util::shell_quote(set.profile_file) + "\n";
             }
             applies = true;
             readme += "### AppArmor profile `" + one_line(set.profile) + "`\n\n";
@@ -290,7 +291,7 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
                 readme += fix_line("selinux-allow", g.host ? model::Scope::daemon : model::Scope::domain,
                                    g.folder + "/" + mod.name + ".te", text, note);
                 if (!own_type.empty()) {
-                    xml_snippets += "<!-- Run VM " + one_line(g.name.empty() ? g.uuid : g.name) + " under its own type "
+                    xml_snippets += "<!-- Run VM " + util::xml_comment(g.name.empty() ? g.uuid : g.name) + " under its own type "
                         + own_type + " (module " + mod.name + "): replace its <seclabel> with -->\n"
                         + selinux_seclabel_xml(own_type);
                     readme += fix_line("libvirt-xml", model::Scope::domain, g.folder + "/libvirt.xml",
@@ -317,7 +318,7 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
                     continue;
                 }
                 if (fix.kind == "libvirt-xml") {
-                    xml_snippets += "<!-- " + one_line(fix.note) + " -->\n" + fix.text + "\n";
+                    xml_snippets += "<!-- " + util::xml_comment(fix.note) + " -->\n" + fix.text + "\n";
                 }
                 others += fix_line(fix.kind, fix.scope, fix.file, fix.text, fix.note);
             }

@@ -2,6 +2,7 @@
 
 #include <analyzer/emit/json_sink.hpp>
 #include <analyzer/util/text.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <algorithm>
 #include <map>
@@ -32,21 +33,6 @@ std::string group_title(const model::Finding& f)
 }
 
 } // namespace
-
-std::string markdown_cell(const std::string& s)
-{
-    std::string out;
-    for (char c : printable(s)) {
-        if (c == '|') {
-            out += "\\|";
-        } else if (c == '`') {
-            out += "'";
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
 
 std::vector<FindingGroup> group_findings(const std::vector<model::Finding>& findings)
 {
@@ -140,22 +126,22 @@ void MarkdownSink::end(const RunStats& stats)
     std::fprintf(m_out, "## virtdeny: %llu findings from %llu denials\n\n",
                  static_cast<unsigned long long>(stats.findings), static_cast<unsigned long long>(stats.denials));
     for (const auto& g : group_findings(m_findings)) {
-        std::fprintf(m_out, "### %s (%llu denials)\n\n", markdown_cell(g.title).c_str(), static_cast<unsigned long long>(g.count));
+        std::fprintf(m_out, "### %s (%llu denials)\n\n", util::markdown_cell(g.title).c_str(), static_cast<unsigned long long>(g.count));
         std::fprintf(m_out, "| count | mac | class | permissions | object | device | enforced |\n");
         std::fprintf(m_out, "|---:|---|---|---|---|---|---|\n");
         for (const model::Finding* f : g.findings) {
             const std::string object = !f->path.empty() ? f->path : f->tcontext;
             std::fprintf(m_out, "| %llu | %s | %s | %s | `%s` | %s | %s |\n", static_cast<unsigned long long>(f->count),
-                         model::to_string(f->mac), markdown_cell(f->tclass).c_str(), markdown_cell(util::join(f->permissions, " ")).c_str(),
-                         markdown_cell(object).c_str(), f->device.c_str(), f->enforced ? "yes" : "no");
+                         model::to_string(f->mac), util::markdown_cell(f->tclass).c_str(), util::markdown_cell(util::join(f->permissions, " ")).c_str(),
+                         util::markdown_cell(object).c_str(), f->device.c_str(), f->enforced ? "yes" : "no");
         }
         std::fputc('\n', m_out);
         for (const model::Finding* f : g.findings) {
-            std::fprintf(m_out, "- **%s**: %s\n", markdown_cell(f->path.empty() ? f->tclass : f->path).c_str(),
-                         markdown_cell(f->explanation).c_str());
+            std::fprintf(m_out, "- **%s**: %s\n", util::markdown_cell(f->path.empty() ? f->tclass : f->path).c_str(),
+                         util::markdown_cell(f->explanation).c_str());
             for (const auto& fix : f->fixes) {
                 std::fprintf(m_out, "  - %s (%s): `%s`\n", fix.kind.c_str(), model::to_string(fix.scope),
-                             markdown_cell(fix.text).c_str());
+                             util::markdown_cell(fix.text).c_str());
             }
         }
         std::fputc('\n', m_out);

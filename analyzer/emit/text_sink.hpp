@@ -20,8 +20,6 @@ struct FindingGroup
 // and each group's findings ordered by count, then by first appearance.
 std::vector<FindingGroup> group_findings(const std::vector<model::Finding>& findings);
 
-// Log text for a markdown table cell or list item: printable, no pipes, no backquotes.
-std::string markdown_cell(const std::string& s);
 
 class TextSink : public FindingSink
 {

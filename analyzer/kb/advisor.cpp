@@ -6,6 +6,7 @@
 #include <analyzer/emit/selinux_writer.hpp>
 #include <analyzer/kb/boolean_advice.hpp>
 #include <analyzer/kb/cause_template.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -50,7 +51,7 @@ std::string generic_explanation(const model::Finding& f)
 {
     const std::string object = !f.path.empty() ? f.path : (!f.tcontext.empty() ? f.tcontext : f.tclass);
     std::string text = describe_subject(f) + " was denied " + util::join(f.permissions, ", ") + " on " + object;
-    if (f.device != "other") {
+    if (f.device != model::k_unknown_device) {
         text += " (" + f.device + ")";
     }
     text += f.mac == model::Mac::selinux
@@ -169,7 +170,7 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
         model::Fix fix;
         fix.kind = "selinux-fcontext";
         fix.scope = f.domain ? model::Scope::domain : model::Scope::host;
-        fix.text = "chcon -l " + std::string(level) + " -- " + emit::shell_quote(f.path);
+        fix.text = "chcon -l " + std::string(level) + " -- " + util::shell_quote(f.path);
         fix.note = "Gives the file this VM's categories (" + std::string(level) + ", it has "
             + util::printable(object_level)
             + "), so only this VM may use it. libvirt does this itself when it starts a VM with dynamic labels, unless "
@@ -177,7 +178,7 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
               "labeled by hand.";
         out.push_back(std::move(fix));
     }
-    if (f.device == "disk-image") {
+    if (f.device_hints.shareable_disk) {
         model::Fix fix;
         fix.kind = "libvirt-xml";
         fix.scope = model::Scope::domain;
@@ -344,6 +345,7 @@ void Advisor::advise(model::Finding& f) const
     if (cause && !cause->device.empty()) {
         f.device = cause->device;
     }
+    f.device_hints = m_kb.devices.hints(f.device);
     f.explanation = generic_explanation(f);
     const TemplateContext context{f, m_xml};
     if (cause) {

@@ -129,9 +129,9 @@ void check_keys(const YAML::Node& node, const std::set<std::string>& allowed, co
     }
 }
 
-void check_device(const std::string& device, const YAML::Node& at)
+void check_device(const std::string& device, const YAML::Node& at, const DeviceRules& devices)
 {
-    if (!device.empty() && !is_device_kind(device)) {
+    if (!device.empty() && !devices.is_kind(device)) {
         throw RuleError{line_of(at), "unknown device kind '" + device + "'"};
     }
 }
@@ -163,8 +163,7 @@ CauseMatch read_match(const YAML::Node& node)
     if (node["host_level"]) {
         m.host_level = node["host_level"].as<bool>();
     }
-    m.device = scalar(node, "device");
-    check_device(m.device, node["device"]);
+    m.device = scalar(node, "device");  // (a known kind: checked by the loader)
     return m;
 }
 
@@ -229,7 +228,6 @@ CauseRule read_rule(const YAML::Node& node)
     }
     rule.match = read_match(node["match"]);
     rule.device = scalar(node, "device");
-    check_device(rule.device, node["device"]);
     rule.explanation = scalar(node, "explanation");
     if (rule.explanation.empty()) {
         throw RuleError{rule.line, "explanation is missing"};
@@ -309,17 +307,18 @@ bool cause_matches(const CauseRule& rule, const model::Finding& f)
         && full(m.target_type, correlate::context_type(f.tcontext));
 }
 
-void CauseRules::load(const std::string& rules_dir, std::vector<std::string>& errors)
+void CauseRules::load(const std::string& rules_dir, const DeviceRules& devices, std::vector<std::string>& errors)
 {
     for (const std::string& file : yaml_files(fs::path(rules_dir) / "causes")) {
         std::ifstream in(file, std::ios::binary);
         std::stringstream text;
         text << in.rdbuf();
-        load_text(text.str(), file, errors);
+        load_text(text.str(), file, devices, errors);
     }
 }
 
-void CauseRules::load_text(std::string_view text, const std::string& name, std::vector<std::string>& errors)
+void CauseRules::load_text(std::string_view text, const std::string& name, const DeviceRules& devices,
+                           std::vector<std::string>& errors)
 {
     YAML::Node doc;
     try {
@@ -337,6 +336,8 @@ void CauseRules::load_text(std::string_view text, const std::string& name, std::
         const std::string id = node.IsMap() && node["id"] && node["id"].IsScalar() ? node["id"].as<std::string>() : "";
         try {
             CauseRule rule = read_rule(node);
+            check_device(rule.match.device, node["match"]["device"], devices);
+            check_device(rule.device, node["device"], devices);
             rule.file = name;
             if (!ids.insert(rule.id).second) {
                 throw RuleError{rule.line, "duplicate id in the same file"};

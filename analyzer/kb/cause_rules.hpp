@@ -66,14 +66,18 @@ std::optional<model::Scope> parse_scope(std::string_view scope);
 // True when the rule matches the finding (device as already classified).
 bool cause_matches(const CauseRule& rule, const model::Finding& finding);
 
+class DeviceRules;
+
 class CauseRules
 {
 public:
     // Loads every *.yaml under rules_dir/causes in name order; errors are "file:line: rule
-    // ID: why". Bad rules are skipped, good ones kept.
-    void load(const std::string& rules_dir, std::vector<std::string>& errors);
+    // ID: why". Bad rules are skipped, good ones kept. A device kind a rule names must be in
+    // the vocabulary of devices (rules/devices, kinds).
+    void load(const std::string& rules_dir, const DeviceRules& devices, std::vector<std::string>& errors);
     // The same for one document; name stands for the file in messages.
-    void load_text(std::string_view text, const std::string& name, std::vector<std::string>& errors);
+    void load_text(std::string_view text, const std::string& name, const DeviceRules& devices,
+                   std::vector<std::string>& errors);
 
     // The first rule that matches, or nullptr.
     const CauseRule* match(const model::Finding& finding) const;

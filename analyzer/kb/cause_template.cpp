@@ -5,6 +5,7 @@
 #include <analyzer/emit/apparmor_writer.hpp>
 #include <analyzer/emit/selinux_writer.hpp>
 #include <analyzer/util/text.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -136,7 +137,7 @@ const std::vector<Placeholder>& placeholders()
          }},
         {"vm_quoted", true, [](const TemplateContext& c) {
              const std::string vm = vm_name(c.finding);
-             return vm.empty() ? std::nullopt : Value(shell_quote(vm));
+             return vm.empty() ? std::nullopt : Value(util::shell_quote(vm));
          }},
         {"subject_type", true, [](const TemplateContext& c) {
              return identifier(c.finding.mac == model::Mac::selinux ? correlate::context_type(c.finding.subject) : "");
@@ -150,22 +151,26 @@ const std::vector<Placeholder>& placeholders()
              return c.finding.path.empty() ? std::nullopt : Value(emit::apparmor_quote_file_path(c.finding.path));
          }},
         {"path_quoted", true, [](const TemplateContext& c) {
-             return c.finding.path.empty() ? std::nullopt : Value(shell_quote(c.finding.path));
+             return c.finding.path.empty() ? std::nullopt : Value(util::shell_quote(c.finding.path));
          }},
         {"path_regex_quoted", true, [](const TemplateContext& c) {
-             return c.finding.path.empty() ? std::nullopt : Value(shell_quote(regex_escape(c.finding.path)));
+             // the file-contexts regex of the path (whitespace as \xNN), then one shell word
+             const std::string regex = util::selinux_fcontext_regex(c.finding.path);
+             return regex.empty() ? std::nullopt : Value(util::shell_quote(regex));
          }},
         {"path_xml", true, [](const TemplateContext& c) {
-             return c.finding.path.empty() ? std::nullopt : Value(xml_escape(c.finding.path));
+             const std::string& path = c.finding.path;
+             return path.empty() || !util::xml_representable(path) ? std::nullopt : Value(util::xml_escape(path));
          }},
         {"share_tree_rule", true, [](const TemplateContext& c) { return non_empty(share_tree_rule(c.finding, c.xml)); }},
         {"share_dir_xml", true, [](const TemplateContext& c) {
              const std::string root = share_root(c.finding, c.xml);
-             return root.empty() ? std::nullopt : Value(xml_escape(root));
+             return root.empty() || !util::xml_representable(root) ? std::nullopt : Value(util::xml_escape(root));
          }},
         {"share_tag_xml", true, [](const TemplateContext& c) {
              const std::string root = share_root(c.finding, c.xml);
-             return root.empty() ? std::nullopt : Value(xml_escape(root.substr(root.rfind('/') + 1)));
+             return root.empty() || !util::xml_representable(root) ? std::nullopt
+                                                                   : Value(util::xml_escape(root.substr(root.rfind('/') + 1)));
          }},
         {"memfd_rule", true, [](const TemplateContext& c) { return non_empty(memfd_rule(c.finding)); }},
     };
@@ -214,48 +219,6 @@ bool walk(std::string_view text, Literal on_literal, Name on_placeholder)
 
 } // namespace
 
-std::string shell_quote(std::string_view s)
-{
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out + "'";
-}
-
-std::string regex_escape(std::string_view s)
-{
-    static constexpr std::string_view k_meta = ".^$*+?()[]{}|\\";
-    std::string out;
-    for (char c : s) {
-        if (k_meta.find(c) != std::string_view::npos) {
-            out.push_back('\\');
-        }
-        out.push_back(c);
-    }
-    return out;
-}
-
-std::string xml_escape(std::string_view s)
-{
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '\'': out += "&apos;"; break;
-        case '"': out += "&quot;"; break;
-        default: out.push_back(c);
-        }
-    }
-    return out;
-}
-
 std::string share_root(const model::Finding& f, const correlate::DomainXmlIndex* xml)
 {
     if (f.path.empty() || f.path.front() != '/') {
@@ -283,7 +246,7 @@ std::string share_tree_rule(const model::Finding& f, const correlate::DomainXmlI
     if (root.empty()) {
         return {};
     }
-    std::string quoted = emit::apparmor_quote_path(root + "/");
+    std::string quoted = util::apparmor_path(root + "/");
     quoted.insert(quoted.size() - 1, "{,**}");
     // only the denied permissions, for the tree (a link denial gets l, not rw)
     const std::string perms = emit::apparmor_file_perms(f);
@@ -309,7 +272,7 @@ std::string memfd_rule(const model::Finding& f)
     // length (a per-VM prefix, another QEMU) keeps the prefix and one '*' (no '/' can match)
     const std::size_t suffix = path.size() - prefix.size();
     const bool mkstemp_name = path.size() >= prefix.size() && suffix == 6 && path.find('/', prefix.size()) == std::string::npos;
-    std::string quoted = emit::apparmor_quote_path(prefix);
+    std::string quoted = util::apparmor_path(prefix);
     quoted.insert(quoted.size() - 1, mkstemp_name ? "??????" : "*");
     const std::string perms = emit::apparmor_file_perms(f);  // only the denied permissions
     return perms.empty() ? std::string() : "owner " + quoted + " " + perms + ",";

@@ -30,10 +30,6 @@ struct TemplateContext
 // the caller then drops that fix.
 std::optional<std::string> expand_template(std::string_view text, const TemplateContext& context);
 
-// Helpers, exposed for tests.
-std::string shell_quote(std::string_view s);
-std::string regex_escape(std::string_view s);
-std::string xml_escape(std::string_view s);
 // The share directory of a finding: the domain XML tree device containing the path, else
 // the denied path's directory (the path itself when it names a directory, "/x/"). Empty
 // when unknown or too broad to offer (/, a top-level dir, /tmp, a whole home directory).

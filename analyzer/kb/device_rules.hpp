@@ -3,6 +3,7 @@
 #pragma once
 
 #include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/model/device.hpp>
 #include <analyzer/model/finding.hpp>
 
 #include <filesystem>
@@ -12,6 +13,10 @@
 
 namespace re2 {
 class RE2;
+}
+
+namespace YAML {
+class Node;
 }
 
 namespace virtdeny::kb {
@@ -32,15 +37,14 @@ struct DeviceRule
 // of rules/devices and rules/causes.
 std::vector<std::string> yaml_files(const std::filesystem::path& dir);
 
-// The fixed device vocabulary (docs/json.md, `device`).
-bool is_device_kind(const std::string& kind);
-
 class DeviceRules
 {
 public:
-    // Loads every *.yaml under dir/devices; appends "file: why" to errors. A rule whose
-    // id exists already replaces it (so --rules DIR can override).
-    void load(const std::string& rules_dir, std::vector<std::string>& errors);
+    // Loads every *.yaml under dir/devices (a list of rules, or a map with `kinds` and
+    // `rules`); appends "file: why" to errors. A kind or rule whose name or id exists
+    // already replaces it (so --rules DIR can override). A rule must name a known kind.
+    // kinds_only: only the vocabulary (the bundled kinds under --rules-replace).
+    void load(const std::string& rules_dir, std::vector<std::string>& errors, bool kinds_only = false);
     // Checks every rule's samples against the rules (a sample must be classified by its rule).
     void validate(std::vector<std::string>& errors) const;
 
@@ -48,7 +52,17 @@ public:
     std::string classify_path(const std::string& path, const std::string& tclass) const;
     const std::vector<DeviceRule>& rules() const { return m_rules; }
 
+    // The device vocabulary (devices.yaml `kinds`), in file order.
+    const std::vector<model::DeviceKind>& kinds() const { return m_kinds; }
+    bool is_kind(const std::string& name) const;
+    const model::DeviceKind* find_kind(const std::string& name) const;
+    // The writer hints of a kind (all false for an unknown one).
+    model::DeviceHints hints(const std::string& kind) const;
+
 private:
+    void load_rules(const std::string& file, const YAML::Node& list, std::vector<std::string>& errors);
+
+    std::vector<model::DeviceKind> m_kinds;
     std::vector<DeviceRule> m_rules;
 };
 

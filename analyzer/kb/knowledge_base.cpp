@@ -2,6 +2,7 @@
 
 #include <analyzer/kb/sample_findings.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -37,6 +38,15 @@ std::string default_rules_dir()
 bool KnowledgeBase::load(const std::vector<std::string>& dirs, std::vector<std::string>& errors)
 {
     const std::size_t before = errors.size();
+    // The device vocabulary is the program's (docs/json.md): the bundled kinds even when the
+    // bundled rules are replaced (--rules-replace); a --rules DIR may add kinds.
+    const std::string bundled = default_rules_dir();
+    std::error_code same_ec;
+    if (std::none_of(dirs.begin(), dirs.end(), [&](const std::string& d) {
+            return std::filesystem::equivalent(d, bundled, same_ec);
+        })) {
+        devices.load(bundled, errors, true);
+    }
     for (const auto& dir : dirs) {
         std::error_code ec;
         if (!std::filesystem::is_directory(dir, ec)) {
@@ -44,7 +54,7 @@ bool KnowledgeBase::load(const std::vector<std::string>& dirs, std::vector<std::
             continue;
         }
         devices.load(dir, errors);
-        causes.load(dir, errors);
+        causes.load(dir, devices, errors);
         load_booleans(dir, errors);
     }
     validate_cause_samples(errors);

@@ -22,7 +22,8 @@ struct KnowledgeBase
     BooleanTable booleans;  // from DIR/selinux of each dir that has one
 
     // Loads dirs in order (later ones override rules with the same id), then checks that
-    // every cause rule's samples fire that rule.
+    // every cause rule's samples fire that rule. The device kinds of the bundled rules are
+    // loaded even when dirs does not hold them.
     bool load(const std::vector<std::string>& dirs, std::vector<std::string>& errors);
 
     // Each sample of each cause rule, through the real parser: it must give a finding that

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <analyzer/model/denial.hpp>
+#include <analyzer/model/device.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -55,7 +56,8 @@ struct Finding
     std::string tclass;
     std::vector<std::string> permissions;
     std::string operation;        // AppArmor operation (first seen), empty = null
-    std::string device = "other";
+    std::string device = k_unknown_device;
+    DeviceHints device_hints;     // what the writers do with this kind (from the vocabulary)
     std::uint64_t count = 0;
     std::int64_t first_seen_ms = 0;
     std::int64_t last_seen_ms = 0;

@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+// printable() and sanitize_utf8() live with the other escapers.
+#include <analyzer/util/escape.hpp>
+
 namespace virtdeny::util {
 
 inline bool starts_with(std::string_view s, std::string_view prefix)
@@ -93,14 +96,6 @@ bool is_hex_encoded(std::string_view s);
 
 // Decodes a hex-encoded value; the caller checked is_hex_encoded.
 std::string hex_decode(std::string_view s);
-
-// Replaces bytes that are not valid UTF-8 with the text "\xNN" so that nothing is dropped
-// and the result is valid UTF-8.
-std::string sanitize_utf8(std::string_view s);
-
-// For terminal output: also escapes control characters (C0, DEL, C1: no escape-sequence
-// injection) and the bidirectional controls (no reordered file names), byte by byte as \xNN.
-std::string printable(std::string_view s);
 
 // Formats epoch milliseconds as ISO 8601 UTC with milliseconds ("2024-03-14T02:15:10.170Z").
 std::string iso8601_utc(std::int64_t epoch_ms);

@@ -11,6 +11,7 @@
 #include "fuzz_support.hpp"
 
 #include <analyzer/emit/selinux_writer.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <re2/re2.h>
 
@@ -68,7 +69,7 @@ bool shell_words(const std::string& script, std::vector<std::vector<std::string>
 
 void check_shell_quote(const std::string& s)
 {
-    const std::string q = emit::shell_quote(s);
+    const std::string q = util::shell_quote(s);
     // read back as a shell would: '...' holds anything literally; outside the quotes only
     // backslash escapes (\') may appear, so nothing is expanded, split or globbed
     std::string back;
@@ -97,7 +98,7 @@ RE2::Options latin1()
 
 void check_regex(const std::string& path_in, bool tree)
 {
-    const std::string regex = emit::selinux_fcontext_regex(path_in, tree);
+    const std::string regex = util::selinux_fcontext_regex(path_in, tree);
     if (path_in.empty() || path_in.front() != '/') {
         FUZZ_CHECK(regex.empty());
         return;
@@ -143,8 +144,8 @@ void check_relabel(const model::Finding& f)
     FUZZ_CHECK(semanage.size() == 6);
     FUZZ_CHECK(semanage[0] == "semanage" && semanage[1] == "fcontext" && semanage[2] == "-a" && semanage[3] == "-t");
     FUZZ_CHECK(semanage[4] == "svirt_image_t" || semanage[4] == "virt_content_t");
-    const bool tree = f.tclass == "dir" && (f.device == "share-9p" || f.device == "virtiofs");
-    FUZZ_CHECK(semanage[5] == emit::selinux_fcontext_regex(f.path, tree));
+    const bool tree = f.tclass == "dir" && f.device_hints.shared_tree;
+    FUZZ_CHECK(semanage[5] == util::selinux_fcontext_regex(f.path, tree));
     std::string path = f.path;
     while (path.size() > 1 && path.back() == '/') {
         path.pop_back();
@@ -217,6 +218,7 @@ int one_input(const std::uint8_t* data, std::size_t size)
     f.tcontext = (flags & 8) ? fields[2] : "unconfined_u:object_r:user_home_t:s0";
     f.tclass = (flags & 16) ? fields[3] : ((flags & 32) ? "dir" : "file");
     f.device = (flags & 64) ? "share-9p" : "disk-image";
+    f.device_hints.shared_tree = (flags & 64) != 0;  // (as rules/devices/devices.yaml says)
     f.path = (!path.empty() && path.front() == '/') ? path : "/home/u/" + path;
     std::string_view perms = fields[4];
     while (!perms.empty()) {

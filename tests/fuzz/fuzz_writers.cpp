@@ -11,6 +11,7 @@
 #include "fuzz_support.hpp"
 
 #include <analyzer/emit/apparmor_writer.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <cstdlib>
 #include <fstream>
@@ -155,7 +156,7 @@ bool parser_wanted()
 int one_input(const std::uint8_t* data, std::size_t size)
 {
     const std::string name(reinterpret_cast<const char*>(data), size);
-    const std::string quoted = emit::apparmor_quote_path(name);
+    const std::string quoted = util::apparmor_path(name);
     check_literal(name, quoted);
 
     const std::string comment = emit::apparmor_comment(name);

@@ -5,6 +5,7 @@
 #include <analyzer/emit/json_sink.hpp>
 #include <analyzer/emit/selinux_writer.hpp>
 #include <analyzer/util/text.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include "../fuzz/fuzz_support.hpp"
 #include "hardening_support.hpp"
@@ -241,7 +242,7 @@ TEST_CASE("relabel fixes quote every argument taken from the log (run under bash
         CHECK(!fs::exists(dir + "/pwned"));
         REQUIRE(calls.size() == 2);
         CHECK(calls[0] == std::vector<std::string>{"semanage", "fcontext", "-a", "-t", "svirt_image_t",
-                                                   emit::selinux_fcontext_regex(path)});
+                                                   util::selinux_fcontext_regex(path)});
         CHECK(calls[1] == std::vector<std::string>{"restorecon", "-v", path});
         std::error_code ec;
         fs::remove_all(dir, ec);

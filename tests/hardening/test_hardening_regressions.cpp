@@ -1,5 +1,6 @@
 // Tests for what the fuzzers found (inputs in fixtures/fuzz/, see its README).
 #include <analyzer/kb/device_rules.hpp>
+#include <analyzer/kb/knowledge_base.hpp>
 
 #include "../support.hpp"
 
@@ -19,6 +20,7 @@ TEST_CASE("fuzz_rules: a class-only device rule with samples validates without a
     fs::copy_file(test::fixtures_dir() + "/fuzz/rules/device-path.yaml", dir + "/devices/y.yaml");
     kb::DeviceRules devices;
     std::vector<std::string> errors;
+    devices.load(kb::default_rules_dir(), errors, true);  // the vocabulary (kinds) only
     devices.load(dir, errors);
     INFO(errors.size());
     CHECK(errors.empty());
@@ -33,6 +35,7 @@ TEST_CASE("fuzz_rules: a class-only device rule with samples validates without a
                                               "  match: {path: '^/fuzz/.*\\.img$'}\n  samples: ['/elsewhere/a.img']\n");
     kb::DeviceRules again;
     std::vector<std::string> errors2;
+    again.load(kb::default_rules_dir(), errors2, true);
     again.load(dir, errors2);
     again.validate(errors2);
     CHECK(errors2.size() == 1);

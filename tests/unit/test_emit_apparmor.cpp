@@ -1,6 +1,8 @@
 // AppArmor writer: rules compile with the real apparmor_parser, adversarial file names match
 // only that file (checked on the compiled expression tree), globs only for known families.
 #include <analyzer/emit/apparmor_writer.hpp>
+#include <analyzer/kb/knowledge_base.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include "../apparmor_tree.hpp"
 #include "../support.hpp"
@@ -44,50 +46,19 @@ Compiled compile_rules(const std::string& rules)
     return c;
 }
 
-// Decodes an expr-tree literal; false when it contains any glob construct.
-bool decode_literal(const std::string& tree, std::string& out)
+// The finding's device kind and that kind's writer hints, from the bundled vocabulary
+// (rules/devices/devices.yaml), as the advisor sets them.
+void set_kind(model::Finding& f, const std::string& kind)
 {
-    out.clear();
-    for (std::size_t i = 0; i < tree.size(); ++i) {
-        const char c = tree[i];
-        if (c == '\\' && i + 1 < tree.size()) {
-            const char n = tree[i + 1];
-            if (std::string("()*+.[]| {}^?\"").find(n) != std::string::npos) {
-                out.push_back(n);
-                ++i;
-                continue;
-            }
-            if (n == 'n' || n == 't' || n == 'r' || n == 'a' || n == 'f' || n == 'v' || n == 'e') {
-                const char* from = "ntrafve";
-                const char to[] = {'\n', '\t', '\r', '\a', '\f', '\v', '\x1b'};
-                out.push_back(to[std::string(from).find(n)]);
-                ++i;
-                continue;
-            }
-            if (n == 'x') {
-                std::size_t j = i + 2;
-                int v = 0;
-                int digits = 0;
-                while (j < tree.size() && digits < 2 && std::isxdigit(static_cast<unsigned char>(tree[j]))) {
-                    v = v * 16 + (std::isdigit(static_cast<unsigned char>(tree[j])) ? tree[j] - '0' : (std::tolower(tree[j]) - 'a' + 10));
-                    ++j;
-                    ++digits;
-                }
-                if (digits > 0) {
-                    out.push_back(static_cast<char>(v));
-                    i = j - 1;
-                    continue;
-                }
-            }
-            out.push_back('\\');  // the printer writes a literal backslash as is
-            continue;
-        }
-        if (std::string("()*+[|").find(c) != std::string::npos) {
-            return false;  // alternation, repetition or a character class: a glob
-        }
-        out.push_back(c);
-    }
-    return true;
+    static const kb::DeviceRules devices = [] {
+        kb::DeviceRules d;
+        std::vector<std::string> errors;
+        d.load(kb::default_rules_dir(), errors);
+        return d;
+    }();
+    REQUIRE(devices.is_kind(kind));
+    f.device = kind;
+    f.device_hints = devices.hints(kind);
 }
 
 model::Finding file_finding(const std::string& path, std::vector<std::string> perms, bool owner = false)
@@ -138,13 +109,13 @@ const std::vector<std::string>& adversarial_names()
 
 } // namespace
 
-TEST_CASE("apparmor_quote_path escapes every special character", "[emit][apparmor]")
+TEST_CASE("util::apparmor_path escapes every special character", "[emit][apparmor]")
 {
-    CHECK(emit::apparmor_quote_path("/a b") == "\"/a b\"");
-    CHECK(emit::apparmor_quote_path("/a*?[]{}^\"\\") == "\"/a\\*\\?\\[\\]\\{\\}\\^\\\"\\\\\"");
-    CHECK(emit::apparmor_quote_path("/a\nb") == "\"/a\\012b\"");
-    CHECK(emit::apparmor_quote_path(std::string("/\xff")) == "\"/\\377\"");
-    CHECK(emit::apparmor_quote_path("/x@{HOME}") == "\"/x@\\{HOME\\}\"");
+    CHECK(util::apparmor_path("/a b") == "\"/a b\"");
+    CHECK(util::apparmor_path("/a*?[]{}^\"\\") == "\"/a\\*\\?\\[\\]\\{\\}\\^\\\"\\\\\"");
+    CHECK(util::apparmor_path("/a\nb") == "\"/a\\012b\"");
+    CHECK(util::apparmor_path(std::string("/\xff")) == "\"/\\377\"");
+    CHECK(util::apparmor_path("/x@{HOME}") == "\"/x@\\{HOME\\}\"");
 }
 
 TEST_CASE("apparmor masks map to rule permissions", "[emit][apparmor]")
@@ -178,7 +149,7 @@ TEST_CASE("adversarial file names compile to a rule that matches only that file"
         REQUIRE(c.status == 0);
         REQUIRE(c.patterns.size() == 1);  // the name added no rule
         std::string literal;
-        CHECK(decode_literal(c.patterns.front(), literal));
+        CHECK(test::decode_literal(c.patterns.front(), literal));
         CHECK(literal == path);
         ++checked;
     }
@@ -191,7 +162,8 @@ TEST_CASE("family globs compile to exactly the intended pattern", "[emit][apparm
     // the VM's memfd fallback files: two denials merge into one owner rule with six ?s
     auto a = file_finding("/tmp/memfd-tNpKSj", {"create"}, true);
     auto b = file_finding("/tmp/memfd-Qe7xLm", {"create"}, true);
-    a.device = b.device = "memfd";
+    set_kind(a, "memfd");
+    set_kind(b, "memfd");
     auto sets = emit::apparmor_rule_sets({&a, &b}, nullptr);
     REQUIRE(sets.size() == 1);
     REQUIRE(sets.front().entries.size() == 1);
@@ -207,7 +179,7 @@ TEST_CASE("family globs compile to exactly the intended pattern", "[emit][apparm
 
     // not owned by the VM's user: no glob
     auto n = file_finding("/tmp/memfd-AAAAAA", {"create"}, false);
-    n.device = "memfd";
+    set_kind(n, "memfd");
     sets = emit::apparmor_rule_sets({&n}, nullptr);
     REQUIRE(sets.size() == 1);
     CHECK(sets.front().entries.front().rule == "\"/tmp/memfd-AAAAAA\" w,");
@@ -216,7 +188,9 @@ TEST_CASE("family globs compile to exactly the intended pattern", "[emit][apparm
     auto r = file_finding("/srv/share/pro*jects/", {"read"});
     auto w = file_finding("/srv/share/pro*jects/build/", {"create"}, true);
     auto x = file_finding("/srv/share/pro*jects/README.md", {"write"});
-    r.device = w.device = x.device = "share-9p";
+    set_kind(r, "share-9p");
+    set_kind(w, "share-9p");
+    set_kind(x, "share-9p");
     sets = emit::apparmor_rule_sets({&r, &w, &x}, nullptr);
     REQUIRE(sets.size() == 1);
     REQUIRE(sets.front().entries.size() == 1);
@@ -241,7 +215,8 @@ TEST_CASE("family globs are never rooted at /, /tmp or a home directory", "[emit
     // share paths straight under /home/<user>: literal rules only
     auto a = file_finding("/home/alice/a.txt", {"read"});
     auto b = file_finding("/home/alice/b.txt", {"write"});
-    a.device = b.device = "share-9p";
+    set_kind(a, "share-9p");
+    set_kind(b, "share-9p");
     auto sets = emit::apparmor_rule_sets({&a, &b}, nullptr);
     REQUIRE(sets.size() == 1);
     REQUIRE(sets.front().entries.size() == 2);
@@ -256,7 +231,7 @@ TEST_CASE("merged per path, only the denied permissions", "[emit][apparmor]")
     auto a = file_finding("/var/lib/x.img", {"read"});
     auto b = file_finding("/var/lib/x.img", {"lock"});
     auto c = file_finding("/var/lib/y.img", {"append"});
-    c.device = "disk-image";
+    set_kind(c, "disk-image");
     auto sets = emit::apparmor_rule_sets({&a, &b, &c}, nullptr);
     REQUIRE(sets.size() == 1);
     REQUIRE(sets.front().entries.size() == 2);

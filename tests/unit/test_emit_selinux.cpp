@@ -5,6 +5,7 @@
 
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/emit/selinux_writer.hpp>
+#include <analyzer/util/escape.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -122,7 +123,7 @@ TEST_CASE("relabel commands: regex escaped, one shell word per path", "[emit][se
         REQUIRE(fix);
         CHECK(fix->kind == "selinux-fcontext");
         CHECK(fix->scope == model::Scope::domain);
-        const std::string regex = emit::selinux_fcontext_regex(path);
+        const std::string regex = util::selinux_fcontext_regex(path);
         CHECK(regex.find(' ') == std::string::npos);
         CHECK(regex.find('\n') == std::string::npos);
         // the regex matches the path and nothing else that differs in one character
@@ -145,7 +146,7 @@ TEST_CASE("relabel commands: regex escaped, one shell word per path", "[emit][se
     // already a virt image type: no relabel
     auto f = avc("system_u:system_r:svirt_tcg_t:s0:c1,c2", "system_u:object_r:svirt_image_t:s0:c1,c2", "file", {"map"}, "/x");
     CHECK_FALSE(emit::selinux_relabel_fix(f));
-    CHECK(emit::selinux_fcontext_regex("/srv/share", true) == "/srv/share(/.*)?");
+    CHECK(util::selinux_fcontext_regex("/srv/share", true) == "/srv/share(/.*)?");
 }
 
 TEST_CASE("selinux allow rules over the corpus never exceed their AVC", "[emit][selinux][corpus]")
