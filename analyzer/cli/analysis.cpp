@@ -25,7 +25,6 @@ pipeline::Options pipeline_options(const Config& config)
     if (const char* v = std::getenv("VIRTDENY_SYNC_LINES")) {
         o.sync_lines = std::max<std::uint64_t>(1, std::strtoull(v, nullptr, 10));
     }
-    o.parallel_stats = std::getenv("VIRTDENY_PARALLEL_STATS") != nullptr;
     return o;
 }
 
@@ -46,6 +45,12 @@ AnalysisResult Analysis::run()
     AnalysisResult result = m_pipeline.run(m_config.inputs, on_progress);
     progress.finish();
     m_diagnostics.before_print(nullptr);
+    if (std::getenv("VIRTDENY_PARALLEL_STATS")) {
+        std::fprintf(stderr, "virtdeny: parallel scan: %llu chunks, %llu adopted, %llu rescanned\n",
+                     static_cast<unsigned long long>(result.parallel.chunks),
+                     static_cast<unsigned long long>(result.parallel.adopted),
+                     static_cast<unsigned long long>(result.parallel.rescanned));
+    }
     return result;
 }
 

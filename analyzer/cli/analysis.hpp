@@ -12,7 +12,7 @@ namespace virtdeny::cli {
 using pipeline::AnalysisResult;
 
 // The pipeline's options from the command line, and the test-only knobs from the
-// environment (documented in README.md, "Tests"):
+// environment (documented in README.md, "Tests"; the last one is read by run()):
 //   VIRTDENY_CHUNK_BYTES=N     bytes per chunk of the parallel scan (small: many chunk boundaries)
 //   VIRTDENY_SYNC_LINES=N      lines the parallel scan rescans per chunk (at least 1)
 //   VIRTDENY_PARALLEL_STATS    set: chunk counts to stderr after the scan

@@ -9,7 +9,6 @@
 #include <analyzer/pipeline/knowledge.hpp>
 
 #include <algorithm>
-#include <cstdio>
 #include <set>
 #include <sys/stat.h>
 #include <thread>
@@ -65,7 +64,6 @@ AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHand
     if (progress) {
         parallel.on_chunk = [&](std::uint64_t done) { progress(done_before + done, aggregator.denials()); };
     }
-    ingest::ParallelStats parallel_stats;
     std::uint32_t index = 0;
     for (const auto& path : inputs) {
         done_before = scanner.stats().bytes;
@@ -73,7 +71,7 @@ AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHand
         if (ingest::is_chunkable_file(path)) {
             // regular files: read chunk by chunk, scanned in parallel, same result
             if (!ingest::scan_file_in_chunks(path, index++, scanner, intake.assembler(), intake.on_event(),
-                                             m_diagnostics, parallel, error, &parallel_stats)) {
+                                             m_diagnostics, parallel, error, &result.parallel)) {
                 m_diagnostics.error(error);
                 result.unreadable_input = true;
             }
@@ -94,12 +92,6 @@ AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHand
         }
     }
     intake.assembler().flush_all();
-    if (m_options.parallel_stats) {
-        std::fprintf(stderr, "virtdeny: parallel scan: %llu chunks, %llu adopted, %llu rescanned\n",
-                     static_cast<unsigned long long>(parallel_stats.chunks),
-                     static_cast<unsigned long long>(parallel_stats.adopted),
-                     static_cast<unsigned long long>(parallel_stats.rescanned));
-    }
 
     correlate::Correlator correlator(registry, xml());
     kb::Advisor advisor(m_kb, xml(), m_policy.get());

@@ -4,6 +4,7 @@
 
 #include <analyzer/correlate/domain_xml.hpp>
 #include <analyzer/emit/sink.hpp>
+#include <analyzer/ingest/parallel_scan.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
 #include <analyzer/kb/policy_query.hpp>
 #include <analyzer/model/finding.hpp>
@@ -22,6 +23,7 @@ struct AnalysisResult
 {
     std::vector<model::Finding> findings;
     emit::RunStats stats;
+    ingest::ParallelStats parallel;  // how the regular files' chunks were scanned
     bool unreadable_input = false;
 };
 

@@ -22,11 +22,10 @@ struct Options
     ingest::TimeWindow window;
     int year = 0;                            // of syslog dates without one (0: inferred)
     unsigned threads = 0;                    // parallel scan of regular files (0: one per core)
-    // test knobs (the VIRTDENY_CHUNK_BYTES, VIRTDENY_SYNC_LINES and VIRTDENY_PARALLEL_STATS
-    // environment variables, read in cli/analysis.cpp; README.md, "Tests"): 0 = default
+    // test knobs (the VIRTDENY_CHUNK_BYTES and VIRTDENY_SYNC_LINES environment variables, read
+    // in cli/analysis.cpp; README.md, "Tests"): 0 = default
     std::size_t chunk_bytes = 0;             // bytes per chunk of a parallel scan
     std::uint64_t sync_lines = 0;            // lines rescanned per chunk
-    bool parallel_stats = false;             // chunk counts to stderr after the scan
     // selecting
     std::string domain_filter;               // name or uuid; empty: every finding
 };
