@@ -1,58 +1,46 @@
-// The whole pipeline over a set of inputs: scan -> assemble -> aggregate -> correlate ->
-// advise. Shared by explain, suggest and replay.
+// The pipeline (analyzer/pipeline/) driven by the command line: the flags mapped onto its
+// options, the progress line around a run. Shared by explain, suggest and replay.
 #pragma once
 
 #include <analyzer/cli/config.hpp>
-#include <analyzer/correlate/domain_xml.hpp>
-#include <analyzer/correlate/vm_registry.hpp>
-#include <analyzer/emit/sink.hpp>
-#include <analyzer/kb/knowledge_base.hpp>
-#include <analyzer/kb/policy_query.hpp>
-#include <analyzer/model/finding.hpp>
+#include <analyzer/pipeline/analysis.hpp>
+#include <analyzer/pipeline/options.hpp>
 #include <analyzer/util/diagnostics.hpp>
-
-#include <memory>
-#include <vector>
 
 namespace virtdeny::cli {
 
-struct AnalysisResult
-{
-    std::vector<model::Finding> findings;
-    emit::RunStats stats;
-    bool unreadable_input = false;
-};
+using pipeline::AnalysisResult;
+
+// The pipeline's options from the command line, and the test-only knobs from the
+// environment (documented in README.md, "Tests"; the last one is read by run()):
+//   VIRTDENY_CHUNK_BYTES=N     bytes per chunk of the parallel scan (small: many chunk boundaries)
+//   VIRTDENY_SYNC_LINES=N      lines the parallel scan rescans per chunk (at least 1)
+//   VIRTDENY_PARALLEL_STATS    set: chunk counts to stderr after the scan
+pipeline::Options pipeline_options(const Config& config);
 
 class Analysis
 {
 public:
-    Analysis(const Config& config, util::Diagnostics& diagnostics) : m_config(config), m_diagnostics(diagnostics) {}
+    Analysis(const Config& config, util::Diagnostics& diagnostics)
+        : m_config(config), m_diagnostics(diagnostics), m_options(pipeline_options(config)),
+          m_pipeline(m_options, diagnostics)
+    {
+    }
 
     // Loads the knowledge base and domain XML. false on a fatal problem (bad rules).
-    bool setup();
+    bool setup() { return m_pipeline.setup(); }
     AnalysisResult run();
 
-    const kb::KnowledgeBase& knowledge_base() const { return m_kb; }
+    const kb::KnowledgeBase& knowledge_base() const { return m_pipeline.knowledge_base(); }
     // The binary SELinux policy that answers like audit2why (--policy, or the loaded one), or null.
-    const kb::PolicyQuery* policy() const { return m_policy.get(); }
-    const correlate::DomainXmlIndex* xml() const { return m_xml.domains().empty() ? nullptr : &m_xml; }
+    const kb::PolicyQuery* policy() const { return m_pipeline.policy(); }
+    const correlate::DomainXmlIndex* xml() const { return m_pipeline.xml(); }
 
 private:
     const Config& m_config;
     util::Diagnostics& m_diagnostics;
-    kb::KnowledgeBase m_kb;
-    correlate::DomainXmlIndex m_xml;
-    std::unique_ptr<kb::PolicyQuery> m_policy;
+    pipeline::Options m_options;
+    pipeline::Analysis m_pipeline;
 };
-
-// What explaining needs beside the logs: the knowledge base (the rules), the domain XML
-// (--libvirt-xml) and the binary SELinux policy that answers like audit2why (--policy, or the
-// loaded one: null, quietly, where SELinux is not enabled). Shared by Analysis and follow.
-// Problems go to diagnostics; false on a fatal one (bad rules, an unreadable --policy).
-bool load_knowledge(const Config& config, util::Diagnostics& diagnostics, kb::KnowledgeBase& kb,
-                    correlate::DomainXmlIndex& xml, std::unique_ptr<kb::PolicyQuery>& policy);
-
-// True when the finding belongs to the VM named by filter (name or uuid).
-bool matches_domain(const model::Finding& finding, const std::string& filter);
 
 } // namespace virtdeny::cli

@@ -1,6 +1,7 @@
 // follow: live denials from audit.log (tail -F), a pipe ("-"), auditd's plugin stream
 // (--audisp) or the kernel's audit multicast socket (--netlink). SIGHUP reloads the rules
 // and domain XML; SIGTERM/SIGINT read what is already there, flush and exit 0.
+#include <analyzer/cli/analysis.hpp>
 #include <analyzer/cli/commands.hpp>
 #include <analyzer/ingest/event_assembler.hpp>
 #include <analyzer/live/file_follower.hpp>
@@ -93,7 +94,7 @@ int run_follow(const Config& config)
         source = std::make_unique<live::FileFollower>(path, config.from_start, !config.poll);
     }
     util::Diagnostics diagnostics;
-    live::FollowEngine engine(config, diagnostics, stdout);
+    live::FollowEngine engine(pipeline_options(config), config.format == emit::Format::json, diagnostics, stdout);
     if (!engine.setup()) {
         return k_exit_usage;
     }

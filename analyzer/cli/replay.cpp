@@ -61,17 +61,15 @@ void print_text(const std::vector<Verdict>& verdicts, std::size_t new_count, boo
 void print_json(const std::vector<Verdict>& verdicts, const emit::RunStats& stats, std::size_t new_count)
 {
     for (const auto& v : verdicts) {
-        auto j = nlohmann::ordered_json::parse(emit::finding_json(*v.finding));
+        emit::Json j = emit::finding_record(*v.finding);
         j["baseline"] = v.is_new ? "new" : "known";
         j["baseline_key"] = util::sanitize_utf8(v.entry.key);
-        std::printf("%s\n", j.dump().c_str());
+        std::printf("%s\n", emit::serialize(j).c_str());
     }
-    auto s = nlohmann::ordered_json::parse(emit::summary_json(stats));
-    if (s.contains("summary")) {
-        s["summary"]["new"] = new_count;
-        s["summary"]["known"] = verdicts.size() - new_count;
-    }
-    std::printf("%s\n", s.dump().c_str());
+    emit::Json s = emit::summary_record(stats);
+    s["summary"]["new"] = new_count;
+    s["summary"]["known"] = verdicts.size() - new_count;
+    std::printf("%s\n", emit::serialize(s).c_str());
 }
 
 void print_markdown(const std::vector<Verdict>& verdicts, std::size_t new_count)

@@ -1,6 +1,7 @@
 #include <analyzer/cli/analysis.hpp>
 #include <analyzer/cli/commands.hpp>
 #include <analyzer/emit/suggest_plan.hpp>
+#include <analyzer/pipeline/knowledge.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -47,7 +48,7 @@ int run_suggest(const Config& config)
     AnalysisResult result = analysis.run();
     std::vector<model::Finding> findings;
     for (auto& f : result.findings) {
-        if (config.domain_filter.empty() || matches_domain(f, config.domain_filter)) {
+        if (config.domain_filter.empty() || pipeline::matches_domain(f, config.domain_filter)) {
             findings.push_back(std::move(f));
         }
     }

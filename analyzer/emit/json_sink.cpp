@@ -27,28 +27,58 @@ ordered_json text(const std::string& s)
 
 } // namespace
 
-std::string finding_json(const model::Finding& f)
+std::string serialize(const Json& record)
 {
-    return join_objects(finding_facts_json(f), finding_advice_json(f));
+    return util::json_terminal_safe(record.dump());
 }
 
-std::string join_objects(const std::string& first, const std::string& second)
+SerializedMembers SerializedMembers::of(const Json& object)
 {
-    // {"a":1} and {"b":2}: {"a":1,"b":2}
-    if (first.size() < 2 || second.size() < 2) {
-        return first.size() < 2 ? second : first;
+    SerializedMembers m;
+    std::string text = serialize(object);  // "{...}"
+    if (text.size() > 2) {
+        m.m_text = text.substr(1, text.size() - 2);
     }
-    std::string out;
-    out.reserve(first.size() + second.size());
-    out.append(first, 0, first.size() - 1);
-    if (first.size() > 2 && second.size() > 2) {
-        out.push_back(',');
-    }
-    out.append(second, 1, std::string::npos);
+    return m;
+}
+
+std::string serialize(const Json& head, const SerializedMembers& middle, const Json& tail)
+{
+    // an object is written "{" members joined by "," "}", and terminal_safe rewrites characters
+    // inside strings only: the parts serialised apart and joined are the merged object's text
+    std::string out = serialize(head);
+    out.pop_back();  // "}"
+    const auto append_members = [&out](const std::string& members) {
+        if (members.empty()) {
+            return;
+        }
+        if (out.size() > 1) {
+            out.push_back(',');
+        }
+        out += members;
+    };
+    append_members(middle.m_text);
+    append_members(SerializedMembers::of(tail).m_text);
+    out.push_back('}');
     return out;
 }
 
-std::string finding_facts_json(const model::Finding& f)
+Json finding_record(const model::Finding& f)
+{
+    Json j = finding_facts(f);
+    Json advice = finding_advice(f);
+    for (auto it = advice.begin(); it != advice.end(); ++it) {
+        j[it.key()] = std::move(it.value());
+    }
+    return j;
+}
+
+std::string finding_json(const model::Finding& f)
+{
+    return serialize(finding_record(f));
+}
+
+Json finding_facts(const model::Finding& f)
 {
     ordered_json j;
     j["node"] = text_or_null(f.node);
@@ -84,10 +114,10 @@ std::string finding_facts_json(const model::Finding& f)
     j["count"] = f.count;
     j["first_seen"] = util::iso8601_utc(f.first_seen_ms);
     j["last_seen"] = util::iso8601_utc(f.last_seen_ms);
-    return util::json_terminal_safe(j.dump());
+    return j;
 }
 
-std::string finding_advice_json(const model::Finding& f)
+Json finding_advice(const model::Finding& f)
 {
     ordered_json j;
     j["explanation"] = text(f.explanation);
@@ -101,10 +131,10 @@ std::string finding_advice_json(const model::Finding& f)
         fixes.push_back(x);
     }
     j["fixes"] = fixes;
-    return util::json_terminal_safe(j.dump());
+    return j;
 }
 
-std::string summary_json(const RunStats& s)
+Json summary_record(const RunStats& s)
 {
     ordered_json sum;
     sum["findings"] = s.findings;
@@ -119,7 +149,12 @@ std::string summary_json(const RunStats& s)
     sum["findings_overflow"] = s.overflow;
     ordered_json j;
     j["summary"] = sum;
-    return j.dump();
+    return j;
+}
+
+std::string summary_json(const RunStats& stats)
+{
+    return serialize(summary_record(stats));
 }
 
 void JsonSink::finding(const model::Finding& f)

@@ -244,12 +244,10 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
         // SELinux: relabel first, then a module (own type for a VM) for the rest
         std::vector<const model::Finding*> module_findings;
         std::string xml_snippets;
-        bool has_selinux = false;
         for (const auto* f : g.findings) {
             if (f->mac != model::Mac::selinux) {
                 continue;
             }
-            has_selinux = true;
             if (auto relabel = selinux_relabel_fix(*f)) {
                 std::string regex_cmd = relabel->text.substr(0, relabel->text.find('\n'));
                 std::string restore_cmd = relabel->text.substr(relabel->text.find('\n') + 1);
@@ -301,7 +299,6 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
                 }
             }
         }
-        (void)has_selinux;
 
         // the advisor's other fixes (libvirt XML, booleans, host changes), narrowest first
         std::string others;

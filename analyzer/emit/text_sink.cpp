@@ -1,6 +1,5 @@
 #include <analyzer/emit/text_sink.hpp>
 
-#include <analyzer/emit/json_sink.hpp>
 #include <analyzer/util/text.hpp>
 #include <analyzer/util/escape.hpp>
 
@@ -150,16 +149,6 @@ void MarkdownSink::end(const RunStats& stats)
         std::fprintf(m_out, "_%llu malformed lines were skipped._\n", static_cast<unsigned long long>(stats.malformed_lines));
     }
     std::fflush(m_out);
-}
-
-std::unique_ptr<FindingSink> make_sink(Format format, std::FILE* out, SinkOptions options)
-{
-    switch (format) {
-    case Format::json: return std::make_unique<JsonSink>(out);
-    case Format::markdown: return std::make_unique<MarkdownSink>(out);
-    case Format::text: break;
-    }
-    return std::make_unique<TextSink>(out, options.colour);
 }
 
 } // namespace virtdeny::emit

@@ -155,7 +155,7 @@ void fix_lines(model::Event& event, std::uint64_t line_offset)
 
 } // namespace
 
-bool is_mappable_file(const std::string& path)
+bool is_chunkable_file(const std::string& path)
 {
     if (path == "-") {
         return false;
@@ -174,10 +174,10 @@ bool is_mappable_file(const std::string& path)
     return !(got == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
 }
 
-bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanner& scanner,
-                      EventAssembler& assembler, const EventAssembler::EventHandler& on_event,
-                      correlate::VmRegistry& registry, util::Diagnostics& diagnostics,
-                      const ParallelOptions& options, std::string& error, ParallelStats* stats)
+bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Scanner& scanner,
+                         EventAssembler& assembler, const EventAssembler::EventHandler& on_event,
+                         util::Diagnostics& diagnostics, const ParallelOptions& options, std::string& error,
+                         ParallelStats* stats)
 {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -241,9 +241,8 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
             return;
         }
         auto own = std::make_unique<EventAssembler>([&r](model::Event& e) { r.items.emplace_back(std::move(e)); });
-        correlate::VmRegistry unused_registry;
         util::Diagnostics quiet(nullptr);
-        Scanner sc(*own, unused_registry, quiet);
+        Scanner sc(*own, quiet);
         sc.set_window(time_window);
         sc.set_default_year(year, scanner.year_fixed());
         sc.on_virt([&r](const Record& rec) { r.items.emplace_back(rec); });
@@ -338,7 +337,7 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
                     fix_lines(*ev, line_offset);
                     on_event(*ev);
                 } else {
-                    registry.add(std::get<Record>(item));
+                    scanner.report_virt(std::get<Record>(item));
                 }
             }
             for (std::size_t k = bad_from; k < r.bad.size(); ++k) {

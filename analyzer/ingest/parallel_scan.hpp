@@ -2,7 +2,7 @@
 // by the chunks in flight, not the file; no page tables built and torn down per chunk), and with several threads split at line boundaries. Each worker scans its
 // chunk with its own assembler from an empty state and records what it would hand on
 // (completed events, VIRT_* records, bad lines) in order. The calling thread replays the
-// chunks in file order into the real assembler, registry and diagnostics; at the start of
+// chunks in file order into the real assembler, VIRT_* handler and diagnostics; at the start of
 // a chunk it rescans the first lines with the real state until it reaches the worker's
 // snapshot and, when both states are equal there (the usual case: events carried over
 // from the previous chunk have completed), takes the worker's results from there on and
@@ -10,7 +10,6 @@
 // that of a single-threaded scan.
 #pragma once
 
-#include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/ingest/event_assembler.hpp>
 #include <analyzer/ingest/scanner.hpp>
 #include <analyzer/util/diagnostics.hpp>
@@ -39,16 +38,17 @@ struct ParallelStats
     std::uint64_t rescanned = 0;   // chunks the caller scanned whole (states differed)
 };
 
-// True when path names a regular, non-gzip file that scan_mapped_file can read.
-bool is_mappable_file(const std::string& path);
+// True when path names a regular, non-gzip file, which scan_file_in_chunks can read.
+bool is_chunkable_file(const std::string& path);
 
-// Scans the regular file at path as `scanner` would line by line (scanner's assembler,
-// registry and diagnostics receive everything in input order); `on_event` is the
+// Scans the regular file at path in chunks (read with pread, in parallel when
+// options.threads > 1) as `scanner` would line by line: scanner's assembler, on_virt
+// handler and diagnostics receive everything in input order; `on_event` is the
 // assembler's handler, given again to adopted worker assemblers. false with error set
 // when the file cannot be opened or read.
-bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanner& scanner,
-                      EventAssembler& assembler, const EventAssembler::EventHandler& on_event,
-                      correlate::VmRegistry& registry, util::Diagnostics& diagnostics,
-                      const ParallelOptions& options, std::string& error, ParallelStats* stats = nullptr);
+bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Scanner& scanner,
+                         EventAssembler& assembler, const EventAssembler::EventHandler& on_event,
+                         util::Diagnostics& diagnostics, const ParallelOptions& options, std::string& error,
+                         ParallelStats* stats = nullptr);
 
 } // namespace virtdeny::ingest

@@ -62,8 +62,8 @@ ScanStats ScanStats::operator-(const ScanStats& o) const
     return r;
 }
 
-Scanner::Scanner(EventAssembler& assembler, correlate::VmRegistry& registry, util::Diagnostics& diagnostics)
-    : m_assembler(assembler), m_registry(registry), m_diagnostics(diagnostics)
+Scanner::Scanner(EventAssembler& assembler, util::Diagnostics& diagnostics)
+    : m_assembler(assembler), m_diagnostics(diagnostics)
 {
     set_default_year(current_year());
 }
@@ -220,11 +220,7 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
             m_assembler.end_of_event(r);
         } else if (is_virt_type(r.type)) {
             ++m_stats.virt_records;
-            if (m_on_virt) {
-                m_on_virt(r);
-            } else {
-                m_registry.add(r);
-            }
+            report_virt(r);
             m_assembler.tick();
         }
     }

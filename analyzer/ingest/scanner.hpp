@@ -1,8 +1,8 @@
 // The streaming scan: lines -> records; denials and their siblings to the event
-// assembler, libvirt's VIRT_* records to the VM registry; nothing else is touched.
+// assembler, libvirt's VIRT_* records to the on_virt handler (the caller adds them to its VM
+// registry); nothing else is touched.
 #pragma once
 
-#include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/ingest/event_assembler.hpp>
 #include <analyzer/ingest/line_reader.hpp>
 #include <analyzer/ingest/record_parser.hpp>
@@ -43,7 +43,7 @@ struct RegionPos
 };
 
 // The order key of a record (Denial::seq): input index, then the line's position (byte
-// offset for mapped files, line number for streams), then the record within the line.
+// offset for regular files, line number for streams), then the record within the line.
 inline std::uint64_t seq_base(std::uint32_t input_index, std::uint64_t position)
 {
     return (static_cast<std::uint64_t>(input_index) << 50) | (position << 3);
@@ -55,7 +55,7 @@ public:
     using VirtHandler = std::function<void(const Record&)>;
     using BadLineHandler = std::function<void(std::uint64_t line, std::string_view why)>;
 
-    Scanner(EventAssembler& assembler, correlate::VmRegistry& registry, util::Diagnostics& diagnostics);
+    Scanner(EventAssembler& assembler, util::Diagnostics& diagnostics);
 
     void set_window(TimeWindow window) { m_window = window; }
     // The year of syslog dates without one: fixed (--year) or inferred (the current year, or
@@ -64,9 +64,17 @@ public:
     TimeWindow window() const { return m_window; }
     int default_year() const { return m_default_year; }
     bool year_fixed() const { return m_year_fixed; }
-    // Capture instead of applying (parallel workers): VIRT_* records and bad lines.
+    // Where libvirt's VIRT_* records go, in input order (without a handler they are only
+    // counted). Bad lines: captured instead of reported (parallel workers).
     void on_virt(VirtHandler handler) { m_on_virt = std::move(handler); }
     void on_bad_line(BadLineHandler handler) { m_on_bad_line = std::move(handler); }
+    // Hands a VIRT_* record to the on_virt handler (a parallel scan's replay).
+    void report_virt(const Record& record) const
+    {
+        if (m_on_virt) {
+            m_on_virt(record);
+        }
+    }
 
     // Reads a whole input.
     void scan(LineReader& reader, std::uint32_t input_index);
@@ -93,7 +101,6 @@ private:
     void bad_line(std::string_view input_name, std::uint64_t line_number, std::string_view why);
 
     EventAssembler& m_assembler;
-    correlate::VmRegistry& m_registry;
     util::Diagnostics& m_diagnostics;
     RecordParser m_parser;
     ScanStats m_stats;

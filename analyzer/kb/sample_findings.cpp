@@ -2,8 +2,7 @@
 
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/correlate/correlator.hpp>
-#include <analyzer/ingest/event_assembler.hpp>
-#include <analyzer/ingest/scanner.hpp>
+#include <analyzer/pipeline/intake.hpp>
 #include <analyzer/util/diagnostics.hpp>
 
 #include <string_view>
@@ -14,9 +13,10 @@ std::vector<model::Finding> sample_findings(const std::string& sample, std::uint
 {
     correlate::VmRegistry registry;
     aggregate::Aggregator aggregator(registry);
-    ingest::EventAssembler assembler([&](model::Event& event) { aggregator.add(event); });
     util::Diagnostics diagnostics(nullptr);
-    ingest::Scanner scanner(assembler, registry, diagnostics);
+    const pipeline::Options options;
+    pipeline::Intake intake(options, registry, [&](model::Event& event) { aggregator.add(event); }, diagnostics);
+    ingest::Scanner& scanner = intake.scanner();
     std::string_view rest = sample;
     std::uint64_t line_number = 0;
     while (!rest.empty()) {
@@ -24,7 +24,7 @@ std::vector<model::Finding> sample_findings(const std::string& sample, std::uint
         scanner.scan_line(rest.substr(0, end), "sample", ++line_number, 0);
         rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
     }
-    assembler.flush_all();
+    intake.assembler().flush_all();
     bad_lines = scanner.stats().malformed;
     correlate::Correlator correlator(registry, nullptr);
     return aggregator.finish(correlator);

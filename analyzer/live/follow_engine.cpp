@@ -1,10 +1,10 @@
 #include <analyzer/live/follow_engine.hpp>
 
 #include <analyzer/aggregate/aggregator.hpp>
-#include <analyzer/cli/analysis.hpp>
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/emit/json_sink.hpp>
 #include <analyzer/kb/advisor.hpp>
+#include <analyzer/pipeline/knowledge.hpp>
 #include <analyzer/util/text.hpp>
 
 #include <algorithm>
@@ -30,35 +30,29 @@ std::string object_of(const model::Finding& f)
 
 } // namespace
 
-FollowEngine::FollowEngine(const cli::Config& config, util::Diagnostics& diagnostics, std::FILE* out)
-    : m_config(config),
+FollowEngine::FollowEngine(pipeline::Options options, bool json, util::Diagnostics& diagnostics, std::FILE* out)
+    : m_options(std::move(options)),
+      m_json(json),
       m_diagnostics(diagnostics),
       m_out(out),
-      m_assembler([this](model::Event& event) { on_event(event); }),
-      m_scanner(m_assembler, m_registry, diagnostics)
+      // A VM started or stopped (libvirt's VIRT_* records, added to the registry by the
+      // intake): its domain XML under /run/libvirt/qemu is new or gone, so read the
+      // --libvirt-xml directories again before the next denial is explained (at boot the
+      // plugin starts before libvirtd has written any).
+      m_intake(m_options, m_registry, [this](model::Event& event) { on_event(event); }, diagnostics,
+               [this](const ingest::Record&) { m_xml_stale = true; })
 {
-    m_scanner.set_window(config.window);
-    if (config.year != 0) {
-        m_scanner.set_default_year(config.year, true);
-    }
-    // A VM started or stopped (libvirt's VIRT_* records): its domain XML under
-    // /run/libvirt/qemu is new or gone, so read the --libvirt-xml directories again before the
-    // next denial is explained (at boot the plugin starts before libvirtd has written any).
-    m_scanner.on_virt([this](const ingest::Record& record) {
-        m_registry.add(record);
-        m_xml_stale = true;
-    });
     m_last_summary_ms = ingest::wall_clock_ms();
 }
 
 void FollowEngine::refresh_xml()
 {
     m_xml_stale = false;
-    if (m_config.libvirt_xml.empty()) {
+    if (m_options.libvirt_xml.empty()) {
         return;
     }
     auto xml = std::make_unique<correlate::DomainXmlIndex>();
-    for (const auto& path : m_config.libvirt_xml) {
+    for (const auto& path : m_options.libvirt_xml) {
         std::vector<std::string> errors;  // said at start and on SIGHUP; quiet here
         xml->load(path, errors);
     }
@@ -74,7 +68,7 @@ bool FollowEngine::setup()
     auto kb = std::make_unique<kb::KnowledgeBase>();
     auto xml = std::make_unique<correlate::DomainXmlIndex>();
     std::unique_ptr<kb::PolicyQuery> policy;
-    if (!cli::load_knowledge(m_config, m_diagnostics, *kb, *xml, policy)) {
+    if (!pipeline::load_knowledge(m_options, m_diagnostics, *kb, *xml, policy)) {
         return false;
     }
     m_kb = std::move(kb);
@@ -103,7 +97,7 @@ void FollowEngine::reload()
 
 void FollowEngine::line(std::string_view line, std::string_view input_name)
 {
-    m_scanner.scan_line(line, input_name, ++m_line_number, 0);
+    m_intake.scanner().scan_line(line, input_name, ++m_line_number, 0);
 }
 
 void FollowEngine::on_event(model::Event& event)
@@ -119,16 +113,16 @@ void FollowEngine::on_event(model::Event& event)
         ++m_denials;
         model::Finding f = aggregate::Aggregator::make_finding(d, event);
         correlator.correlate(f);
-        if (!cli::matches_domain(f, m_config.domain_filter)) {
+        if (!pipeline::matches_domain(f, m_options.domain_filter)) {
             continue;
         }
         // the advice depends on what the final key holds, not on pids or times: once per finding
-        const bool json = m_config.format == emit::Format::json;
+        const bool json = m_json;
         const auto keep_advice = [&](KeyState& s) {
             s.advised = true;
             s.device = f.device;
             if (json) {
-                s.advice_json = emit::finding_advice_json(f);
+                s.advice_json = emit::SerializedMembers::of(emit::finding_advice(f));
             }
         };
         std::string key = aggregate::final_key(f);
@@ -140,7 +134,7 @@ void FollowEngine::on_event(model::Event& event)
                 ++m_overflow;  // counted, printed, not remembered
                 f.count = 1;
                 if (json) {
-                    print_json(f, event, emit::finding_advice_json(f));
+                    print_json(f, event, emit::SerializedMembers::of(emit::finding_advice(f)));
                 } else {
                     print_text_new(f);
                 }
@@ -176,15 +170,17 @@ void FollowEngine::on_event(model::Event& event)
     }
 }
 
-void FollowEngine::print_json(const model::Finding& f, const model::Event& event, const std::string& advice_json)
+void FollowEngine::print_json(const model::Finding& f, const model::Event& event,
+                              const emit::SerializedMembers& advice_json)
 {
-    std::string line = emit::join_objects(emit::finding_facts_json(f), advice_json);
-    if (!line.empty() && line.back() == '}') {
-        line.pop_back();
-        line += ",\"serial\":";
-        line += event.serial != 0 ? std::to_string(event.serial) : std::string("null");
-        line += "}";
+    // the finding's record (its advice serialised once per finding), then the event's serial
+    emit::Json tail = emit::Json::object();
+    if (event.serial != 0) {
+        tail["serial"] = event.serial;
+    } else {
+        tail["serial"] = nullptr;
     }
+    std::string line = emit::serialize(emit::finding_facts(f), advice_json, tail);
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), m_out);
 }
@@ -243,10 +239,10 @@ void FollowEngine::print_summary(bool final_summary)
 
 void FollowEngine::tick(std::int64_t now_ms)
 {
-    if (m_assembler.open_count() > 0) {
-        m_assembler.flush_older_than(now_ms, k_flush_age_ms);
+    if (m_intake.assembler().open_count() > 0) {
+        m_intake.assembler().flush_older_than(now_ms, k_flush_age_ms);
     }
-    if (m_config.format != emit::Format::json && now_ms - m_last_summary_ms >= k_summary_ms) {
+    if (!m_json && now_ms - m_last_summary_ms >= k_summary_ms) {
         print_summary(false);
         m_last_summary_ms = now_ms;
     }
@@ -256,10 +252,10 @@ void FollowEngine::tick(std::int64_t now_ms)
 int FollowEngine::next_tick_ms(std::int64_t now_ms) const
 {
     int wait = -1;
-    if (m_assembler.open_count() > 0) {
+    if (m_intake.assembler().open_count() > 0) {
         wait = k_flush_tick_ms;
     }
-    if (m_config.format != emit::Format::json && !m_pending.empty()) {
+    if (!m_json && !m_pending.empty()) {
         const std::int64_t due = std::max<std::int64_t>(0, m_last_summary_ms + k_summary_ms - now_ms);
         const int d = static_cast<int>(std::min<std::int64_t>(due, 1 << 30));
         wait = wait < 0 ? d : std::min(wait, d);
@@ -269,8 +265,8 @@ int FollowEngine::next_tick_ms(std::int64_t now_ms) const
 
 void FollowEngine::finish()
 {
-    m_assembler.flush_all();
-    if (m_config.format != emit::Format::json) {
+    m_intake.assembler().flush_all();
+    if (!m_json) {
         print_summary(true);
     }
     std::fflush(m_out);

@@ -4,14 +4,14 @@
 // event's serial). Text: a new finding in full once, repeats summarised periodically.
 #pragma once
 
-#include <analyzer/cli/config.hpp>
 #include <analyzer/correlate/domain_xml.hpp>
 #include <analyzer/correlate/vm_registry.hpp>
-#include <analyzer/ingest/event_assembler.hpp>
-#include <analyzer/ingest/scanner.hpp>
+#include <analyzer/emit/json_sink.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
 #include <analyzer/kb/policy_query.hpp>
 #include <analyzer/model/finding.hpp>
+#include <analyzer/pipeline/intake.hpp>
+#include <analyzer/pipeline/options.hpp>
 #include <analyzer/util/diagnostics.hpp>
 
 #include <cstdint>
@@ -32,7 +32,8 @@ public:
     static constexpr std::int64_t k_summary_ms = 60000;      // text: repeats summarised this often
     static constexpr std::size_t k_max_keys = 1u << 16;      // findings counted at most
 
-    FollowEngine(const cli::Config& config, util::Diagnostics& diagnostics, std::FILE* out);
+    // json: one JSON object per denial (--format json), else text.
+    FollowEngine(pipeline::Options options, bool json, util::Diagnostics& diagnostics, std::FILE* out);
 
     // Loads the knowledge base and domain XML; false on a fatal problem (bad rules).
     bool setup();
@@ -60,25 +61,25 @@ private:
         bool pending = false;
         bool advised = false;          // the advice below is cached (until a reload)
         std::string device;            // the device kind the advice settled on
-        std::string advice_json;       // (--format json) the explanation and fixes, serialised
+        emit::SerializedMembers advice_json;  // (--format json) the explanation and fixes, serialised
     };
 
     void on_event(model::Event& event);
     void refresh_xml();
-    void print_json(const model::Finding& f, const model::Event& event, const std::string& advice_json);
+    void print_json(const model::Finding& f, const model::Event& event, const emit::SerializedMembers& advice_json);
     void print_text_new(const model::Finding& f);
     void print_summary(bool final_summary);
 
-    const cli::Config& m_config;
+    const pipeline::Options m_options;
+    const bool m_json;
     util::Diagnostics& m_diagnostics;
     std::FILE* m_out;
     std::unique_ptr<kb::KnowledgeBase> m_kb;
     std::unique_ptr<correlate::DomainXmlIndex> m_xml;
-    std::unique_ptr<kb::PolicyQuery> m_policy;
-    bool m_xml_stale = false;                    // a VIRT_* record since the XML was read  // --policy or the loaded policy (reloaded on SIGHUP)
+    std::unique_ptr<kb::PolicyQuery> m_policy;   // policy_file or the loaded policy (reloaded on SIGHUP)
+    bool m_xml_stale = false;                    // a VIRT_* record since the XML was read
     correlate::VmRegistry m_registry;
-    ingest::EventAssembler m_assembler;
-    ingest::Scanner m_scanner;
+    pipeline::Intake m_intake;
     std::uint64_t m_line_number = 0;
     std::unordered_map<std::string, KeyState> m_keys;
     std::vector<std::string> m_pending;  // keys with repeats since the last summary

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <sstream>
 #include <sys/stat.h>
 #include <string>
 
@@ -191,4 +192,40 @@ TEST_CASE("replay: --write-baseline to a pipe or device writes into it, never re
     CHECK(!std::filesystem::exists(fifo + ".tmp"));
     CHECK(test::read_file(dir + "/read.txt").find("# virtdeny baseline v1") == 0);
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("replay: json is explain's record plus the baseline fields, as terminal-safe", "[replay][cli]")
+{
+    // fixtures/hostile-text: paths and process names with terminal escapes, U+202E (RLO),
+    // U+009B (CSI) and DEL. replay once printed its records re-serialised without the
+    // escaping of those (raw bytes on the terminal); it now adds its fields to the same
+    // record value explain serialises.
+    const std::string log = test::shell_quote(test::fixtures_dir() + "/hostile-text/input.log");
+    const std::string dir = test::temp_dir();
+    test::write_file(dir + "/empty.jsonl", "");
+    const auto explain = test::virtdeny("explain --format json " + log);
+    const auto replay =
+        test::virtdeny("replay --format json --baseline " + test::shell_quote(dir + "/empty.jsonl") + " " + log);
+    REQUIRE(explain.status == 0);
+    CHECK(replay.status == 1);  // every finding is new
+    for (const char* raw : {"\xe2\x80\xae", "\xc2\x9b", "\x7f", "\x1b"}) {
+        CHECK(replay.out.find(raw) == std::string::npos);
+    }
+    CHECK(replay.out.find("\\u202e") != std::string::npos);
+    CHECK(replay.out.find("\\u009b") != std::string::npos);
+    // line by line: explain's finding, then ,"baseline":"new","baseline_key":...}
+    std::istringstream e(explain.out);
+    std::istringstream r(replay.out);
+    std::string el;
+    std::string rl;
+    int findings = 0;
+    while (std::getline(e, el) && std::getline(r, rl)) {
+        if (el.rfind("{\"summary\"", 0) == 0) {
+            break;
+        }
+        ++findings;
+        REQUIRE(el.size() > 1);
+        CHECK(rl.rfind(el.substr(0, el.size() - 1) + ",\"baseline\":\"new\",\"baseline_key\":", 0) == 0);
+    }
+    CHECK(findings >= 3);
 }

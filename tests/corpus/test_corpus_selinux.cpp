@@ -53,7 +53,8 @@ Counts scan_file(const std::string& path)
         }
     });
     util::Diagnostics diagnostics(nullptr);
-    ingest::Scanner scanner(assembler, registry, diagnostics);
+    ingest::Scanner scanner(assembler, diagnostics);
+    scanner.on_virt([&](const ingest::Record& r) { registry.add(r); });
     std::string error;
     auto reader = ingest::LineReader::open(path, error);
     REQUIRE(reader);

@@ -4,7 +4,7 @@
 //    lines of a plain reference split: over-long lines (a small max_line) and a
 //    half-written last line reported with their line numbers and skipped, one CR dropped;
 //  - the streaming scan (LineReader), the mapped scan (Scanner::scan_region) and the
-//    parallel scan (scan_mapped_file, two threads, tiny chunks) give the same events,
+//    parallel scan (scan_file_in_chunks, two threads, tiny chunks) give the same events,
 //    VM registry, statistics and messages.
 #include "fuzz_support.hpp"
 
@@ -175,7 +175,8 @@ Outcome scan(Mode mode, int fd, const std::string& path, std::string_view data, 
         out.events.push_back(digest(e, with_seq));
     };
     ingest::EventAssembler assembler(on_event);
-    ingest::Scanner scanner(assembler, registry, diagnostics);
+    ingest::Scanner scanner(assembler, diagnostics);
+    scanner.on_virt([&](const ingest::Record& r) { registry.add(r); });
     scanner.set_default_year(2024);
     if (mode == Mode::stream) {
         ::lseek(fd, 0, SEEK_SET);
@@ -185,8 +186,7 @@ Outcome scan(Mode mode, int fd, const std::string& path, std::string_view data, 
         scanner.scan_region(data.data(), data.size(), 0, 0, true, path, 0, UINT64_MAX, max_line);
     } else {
         std::string error;
-        const bool ok = ingest::scan_mapped_file(path, 0, scanner, assembler, on_event, registry, diagnostics, options,
-                                                 error);
+        const bool ok = ingest::scan_file_in_chunks(path, 0, scanner, assembler, on_event, diagnostics, options, error);
         FUZZ_CHECK(ok);
     }
     assembler.flush_all();

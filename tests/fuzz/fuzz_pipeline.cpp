@@ -39,7 +39,8 @@ int one_input(const std::uint8_t* data, std::size_t size)
     aggregate::Aggregator aggregator(registry, 64, 256u << 10);
     ingest::EventAssembler assembler([&](model::Event& ev) { aggregator.add(ev); });
     util::Diagnostics diagnostics(nullptr);
-    ingest::Scanner scanner(assembler, registry, diagnostics);
+    ingest::Scanner scanner(assembler, diagnostics);
+    scanner.on_virt([&](const ingest::Record& r) { registry.add(r); });
     scanner.set_default_year(2024);
     std::uint64_t line_number = 0;
     while (!input.empty()) {

@@ -35,7 +35,8 @@ Assembled assemble_watched(const std::string& text, ingest::EventAssembler::Limi
     correlate::VmRegistry registry;
     ingest::EventAssembler assembler([&](model::Event& e) { out.events.push_back(e); }, limits);
     util::Diagnostics diagnostics(nullptr);
-    ingest::Scanner scanner(assembler, registry, diagnostics);
+    ingest::Scanner scanner(assembler, diagnostics);
+    scanner.on_virt([&](const ingest::Record& r) { registry.add(r); });
     std::uint64_t n = 0;
     std::size_t pos = 0;
     while (pos < text.size()) {

@@ -1,0 +1,125 @@
+#include <analyzer/pipeline/analysis.hpp>
+
+#include <analyzer/aggregate/aggregator.hpp>
+#include <analyzer/correlate/correlator.hpp>
+#include <analyzer/ingest/line_reader.hpp>
+#include <analyzer/ingest/parallel_scan.hpp>
+#include <analyzer/kb/advisor.hpp>
+#include <analyzer/pipeline/intake.hpp>
+#include <analyzer/pipeline/knowledge.hpp>
+
+#include <algorithm>
+#include <set>
+#include <sys/stat.h>
+#include <thread>
+
+namespace virtdeny::pipeline {
+
+std::uint64_t total_bytes(const std::vector<std::string>& inputs)
+{
+    std::uint64_t total = 0;
+    for (const auto& path : inputs) {
+        struct stat st{};
+        if (!ingest::is_chunkable_file(path) || ::stat(path.c_str(), &st) != 0) {
+            return 0;
+        }
+        total += static_cast<std::uint64_t>(st.st_size);
+    }
+    return total;
+}
+
+bool Analysis::setup()
+{
+    return load_knowledge(m_options, m_diagnostics, m_kb, m_xml, m_policy);
+}
+
+AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHandler& progress)
+{
+    AnalysisResult result;
+    correlate::VmRegistry registry;
+    aggregate::Aggregator aggregator(registry);
+    std::uint64_t events = 0;
+    Intake intake(
+        m_options, registry,
+        [&](model::Event& event) {
+            ++events;
+            aggregator.add(event);
+        },
+        m_diagnostics);
+    ingest::Scanner& scanner = intake.scanner();
+    ingest::ParallelOptions parallel;
+    parallel.threads =
+        m_options.threads != 0 ? m_options.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (m_options.chunk_bytes != 0) {
+        parallel.chunk_bytes = m_options.chunk_bytes;
+    }
+    if (m_options.sync_lines != 0) {
+        parallel.sync_lines = m_options.sync_lines;
+    }
+
+    if (inputs.empty()) {
+        inputs.push_back("-");
+    }
+    std::uint64_t done_before = 0;  // bytes of the inputs already read
+    if (progress) {
+        parallel.on_chunk = [&](std::uint64_t done) { progress(done_before + done, aggregator.denials()); };
+    }
+    std::uint32_t index = 0;
+    for (const auto& path : inputs) {
+        done_before = scanner.stats().bytes;
+        std::string error;
+        if (ingest::is_chunkable_file(path)) {
+            // regular files: read chunk by chunk, scanned in parallel, same result
+            if (!ingest::scan_file_in_chunks(path, index++, scanner, intake.assembler(), intake.on_event(),
+                                             m_diagnostics, parallel, error, &result.parallel)) {
+                m_diagnostics.error(error);
+                result.unreadable_input = true;
+            }
+            continue;
+        }
+        auto reader = ingest::LineReader::open(path, error);
+        if (!reader) {
+            m_diagnostics.error(error);
+            result.unreadable_input = true;
+            continue;
+        }
+        if (progress) {
+            reader->on_block([&](std::uint64_t done) { progress(done_before + done, aggregator.denials()); });
+        }
+        scanner.scan(*reader, index++);
+        if (!reader->error().empty()) {
+            result.unreadable_input = true;
+        }
+    }
+    intake.assembler().flush_all();
+
+    correlate::Correlator correlator(registry, xml());
+    kb::Advisor advisor(m_kb, xml(), m_policy.get());
+    std::vector<model::Finding> findings = aggregator.finish(correlator);
+    result.findings.reserve(findings.size());
+    std::set<std::string> domains;
+    for (auto& f : findings) {
+        if (!matches_domain(f, m_options.domain_filter)) {
+            continue;
+        }
+        advisor.advise(f);
+        if (f.domain) {
+            domains.insert(f.domain->uuid.empty() ? f.domain->name : f.domain->uuid);
+        }
+        result.findings.push_back(std::move(f));
+    }
+    const auto& s = scanner.stats();
+    result.stats.inputs = inputs.size();
+    result.stats.lines = s.lines;
+    result.stats.bytes = s.bytes;
+    result.stats.malformed_lines = s.malformed;
+    result.stats.events = events;
+    result.stats.denials = aggregator.denials();
+    result.stats.not_enforced = aggregator.not_enforced();
+    result.stats.findings = result.findings.size();
+    result.stats.overflow = aggregator.overflow();
+    result.stats.domains = domains.size();
+    return result;
+}
+
+} // namespace virtdeny::pipeline

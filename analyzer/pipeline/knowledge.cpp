@@ -1,0 +1,41 @@
+#include <analyzer/pipeline/knowledge.hpp>
+
+namespace virtdeny::pipeline {
+
+bool matches_domain(const model::Finding& f, const std::string& filter)
+{
+    return filter.empty() || (f.domain && (f.domain->name == filter || f.domain->uuid == filter));
+}
+
+bool load_knowledge(const Options& options, util::Diagnostics& diagnostics, kb::KnowledgeBase& kb,
+                    correlate::DomainXmlIndex& xml, std::unique_ptr<kb::PolicyQuery>& policy)
+{
+    std::vector<std::string> errors;
+    const bool ok = kb.load(options.rules_dirs, errors);
+    for (const auto& e : errors) {
+        diagnostics.error("rules: " + e);
+    }
+    if (!ok) {
+        return false;
+    }
+    for (const auto& path : options.libvirt_xml) {
+        std::vector<std::string> xml_errors;
+        xml.load(path, xml_errors);
+        for (const auto& e : xml_errors) {
+            diagnostics.error("libvirt-xml: " + e);
+        }
+    }
+    if (options.policy_file.empty()) {
+        policy = kb::PolicyQuery::open_loaded();
+        return true;
+    }
+    std::string error;
+    policy = kb::PolicyQuery::open(options.policy_file, error);
+    if (!policy) {
+        diagnostics.error("policy: " + error);
+        return false;
+    }
+    return true;
+}
+
+} // namespace virtdeny::pipeline
