@@ -5,11 +5,13 @@
 // scripts/gen-policy-fixes). Facts asserted here were checked against the policy source
 // and git history (see the scripts' headers).
 #include <analyzer/kb/policy_fixes.hpp>
+#include <analyzer/kb/tsv_table.hpp>
 #include <analyzer/kb/virt_allow_table.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <string>
 
 #ifndef VIRTDENY_SOURCE_DIR
@@ -172,4 +174,37 @@ TEST_CASE("policy tables: bad input is an error with file and line, never a cras
                                   "y.tsv", error));
     CHECK(error.rfind("y.tsv:2:", 0) == 0);
     CHECK_FALSE(t.load_mcs_text("class\tperms\texpression\nfile\tread\n", "z.tsv", error));
+}
+
+TEST_CASE("virt-aa-helper facts: what it writes per device", "[kb][apparmor-facts]")
+{
+    // rules/apparmor/virt-aa-helper.tsv, hand-derived from libvirt's virt-aa-helper.c
+    const std::string path = std::string(VIRTDENY_SOURCE_DIR) + "/rules/apparmor/virt-aa-helper.tsv";
+    std::string text, error;
+    REQUIRE(virtdeny::kb::tsv::read_file(path, text));
+    std::map<std::string, std::vector<std::string>> rows;
+    const bool ok = virtdeny::kb::tsv::for_each_row(
+        text, path, "device\txml\tpath\tperms\trecursive\tdeny_w\tnotes", error,
+        [&](const std::vector<std::string_view>& f, const std::string& where, std::string& err) {
+            if (rows.count(std::string(f[0])) != 0) {
+                err = where + ": duplicate device";
+                return false;
+            }
+            rows[std::string(f[0])] = std::vector<std::string>(f.begin(), f.end());
+            return true;
+        });
+    INFO(error);
+    REQUIRE(ok);
+    // a share: rwl on the whole tree (the next denial after a bare w would be r or l)
+    REQUIRE(rows.count("filesystem") == 1);
+    CHECK(rows["filesystem"][3] == "rwl");
+    CHECK(rows["filesystem"][4] == "yes");
+    CHECK(rows["filesystem-readonly"][3] == "r");
+    CHECK(rows["nvdimm"][3] == "rw");
+    CHECK(rows["disk"][3] == "rwk");
+    CHECK(rows["disk-backing"][3] == "rk");
+    CHECK(rows["hostdev-pci-vfio"][2].find("/dev/vfio/[0-9]*") != std::string::npos);
+    CHECK(rows["vhost-net"][2] == "/dev/vhost-net");
+    // the header states that glob characters are not escaped (seed 004)
+    CHECK(text.find("NO escaping of AppArmor pattern characters") != std::string::npos);
 }
