@@ -3,6 +3,7 @@
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/cli/progress.hpp>
 #include <analyzer/correlate/correlator.hpp>
+#include <analyzer/correlate/libvirt_source.hpp>
 #include <analyzer/ingest/event_assembler.hpp>
 #include <analyzer/ingest/line_reader.hpp>
 #include <analyzer/ingest/parallel_scan.hpp>
@@ -39,6 +40,11 @@ bool load_knowledge(const Config& config, util::Diagnostics& diagnostics, kb::Kn
         for (const auto& e : xml_errors) {
             diagnostics.error("libvirt-xml: " + e);
         }
+    }
+    // --connect: libvirt's own list of domains, into the same index (bounded, never fatal)
+    const std::string connect_problem = correlate::load_from_libvirt(config.connect, xml);
+    if (!connect_problem.empty()) {
+        diagnostics.error(connect_problem);
     }
     if (config.policy_file.empty()) {
         policy = kb::PolicyQuery::open_loaded();

@@ -3,11 +3,13 @@
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/cli/analysis.hpp>
 #include <analyzer/correlate/correlator.hpp>
+#include <analyzer/correlate/libvirt_source.hpp>
 #include <analyzer/emit/json_sink.hpp>
 #include <analyzer/kb/advisor.hpp>
 #include <analyzer/util/text.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace virtdeny::live {
 
@@ -49,18 +51,35 @@ FollowEngine::FollowEngine(const cli::Config& config, util::Diagnostics& diagnos
         m_xml_stale = true;
     });
     m_last_summary_ms = ingest::wall_clock_ms();
+    m_connect = !correlate::resolve_connect(config.connect).uri.empty();
+    m_last_connect_ms = m_last_summary_ms;  // setup() lists them first
 }
 
 void FollowEngine::refresh_xml()
 {
     m_xml_stale = false;
-    if (m_config.libvirt_xml.empty()) {
+    if (m_config.libvirt_xml.empty() && !m_connect) {
         return;
     }
     auto xml = std::make_unique<correlate::DomainXmlIndex>();
     for (const auto& path : m_config.libvirt_xml) {
         std::vector<std::string> errors;  // said at start and on SIGHUP; quiet here
         xml->load(path, errors);
+    }
+    if (m_connect) {
+        // libvirt's list again (bounded); when it fails, the domains it gave before stay
+        m_last_connect_ms = ingest::wall_clock_ms();
+        const std::string problem = correlate::load_from_libvirt(m_config.connect, *xml);
+        if (!problem.empty()) {
+            m_diagnostics.error(problem);
+            if (m_xml) {
+                for (const auto& dom : m_xml->domains()) {
+                    if (dom.via == "libvirt-api" && !xml->by_uuid(dom.uuid)) {
+                        xml->add(dom);
+                    }
+                }
+            }
+        }
     }
     m_xml = std::move(xml);
     for (auto& [key, state] : m_keys) {
@@ -113,12 +132,23 @@ void FollowEngine::on_event(model::Event& event)
         refresh_xml();
     }
     const correlate::DomainXmlIndex* xml = m_xml && !m_xml->domains().empty() ? m_xml.get() : nullptr;
-    correlate::Correlator correlator(m_registry, xml);
-    kb::Advisor advisor(*m_kb, xml, m_policy.get());
+    std::optional<correlate::Correlator> correlator(std::in_place, m_registry, xml);
+    std::optional<kb::Advisor> advisor(std::in_place, *m_kb, xml, m_policy.get());
     for (const model::Denial& d : event.denials) {
         ++m_denials;
         model::Finding f = aggregate::Aggregator::make_finding(d, event);
-        correlator.correlate(f);
+        correlator->correlate(f);
+        // a VM libvirt did not list last time (started since, no VIRT_* record read): ask again,
+        // at most every k_connect_retry_ms, not per denial
+        if (m_connect && correlate::names_unknown_vm(f)
+            && ingest::wall_clock_ms() - m_last_connect_ms >= k_connect_retry_ms) {
+            refresh_xml();
+            xml = m_xml && !m_xml->domains().empty() ? m_xml.get() : nullptr;
+            correlator.emplace(m_registry, xml);
+            advisor.emplace(*m_kb, xml, m_policy.get());
+            f = aggregate::Aggregator::make_finding(d, event);
+            correlator->correlate(f);
+        }
         if (!cli::matches_domain(f, m_config.domain_filter)) {
             continue;
         }
@@ -135,7 +165,7 @@ void FollowEngine::on_event(model::Event& event)
         auto it = m_keys.find(key);
         bool is_new = false;
         if (it == m_keys.end()) {
-            advisor.advise(f);
+            advisor->advise(f);
             if (m_keys.size() >= k_max_keys) {
                 ++m_overflow;  // counted, printed, not remembered
                 f.count = 1;
@@ -157,7 +187,7 @@ void FollowEngine::on_event(model::Event& event)
             if (s.advised) {
                 f.device = s.device;  // (explanation and fixes: in s.advice_json)
             } else {
-                advisor.advise(f);
+                advisor->advise(f);
                 keep_advice(s);
             }
         }
