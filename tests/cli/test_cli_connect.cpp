@@ -121,6 +121,10 @@ TEST_CASE("connect: text output says the VM and via libvirt-api", "[cli][connect
     REQUIRE(r.status == 0);
     CHECK(r.out.find("VM win-gold 0f4e8a21-93b7-4d6c-8e15-a2c7b9d04e38 [via libvirt-api]") != std::string::npos);
     CHECK(r.out.find("VM build-07 6c1d2f8e-4b3a-4e57-9a0c-7d9e2b1f4a63 [via libvirt-api]") != std::string::npos);
+    // the README shows this run
+    CHECK(test::read_file(test::source_dir() + "/README.md")
+              .find("\nVM win-gold 0f4e8a21-93b7-4d6c-8e15-a2c7b9d04e38 [via libvirt-api]  (1 denials)\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("connect: a refused or missing libvirt is one stderr line and the analysis goes on", "[cli][connect]")
