@@ -232,6 +232,14 @@ void Correlator::correlate(model::Finding& finding) const
             return;
         }
     }
+    // 2b. LXD's per-instance profile around QEMU: an LXD VM (containers share the profile form)
+    if (d.mac == model::Mac::apparmor && (starts_with(finding.comm, "qemu-") || util::contains(finding.exe, "qemu"))) {
+        std::string lxd = lxd_instance(d.profile);
+        if (!lxd.empty()) {
+            finding.domain = model::DomainRef{std::move(lxd), std::string(), "lxd-profile"};
+            return;
+        }
+    }
     // 3. MCS categories matched to a domain XML <seclabel>
     if (m_xml && !level.empty()) {
         if (const DomainInfo* dom = m_xml->by_level(level)) {

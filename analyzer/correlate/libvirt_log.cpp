@@ -183,16 +183,36 @@ PathGuess guess_from_path(std::string_view path)
             }
         }
     }
-    // TPM state: /var/lib/libvirt/swtpm/<uuid>/tpm2/...
-    {
-        const std::string_view uuid = component_after(path, "/var/lib/libvirt/swtpm/");
+    // TPM state: /var/lib/libvirt/swtpm/<uuid>/tpm2/...; nova's instance directory
+    for (std::string_view dir : {std::string_view("/var/lib/libvirt/swtpm/"), std::string_view("/var/lib/nova/instances/")}) {
+        const std::string_view uuid = component_after(path, dir);
         if (is_uuid_text(uuid)) {
             g.uuid = std::string(uuid);
-            g.signal = "swtpm-state";
+            g.signal = dir[9] == 'n' ? "nova-instance" : "swtpm-state";
             return g;
         }
     }
     return g;
+}
+
+std::string lxd_instance(std::string_view profile)
+{
+    if (!starts_with(profile, "lxd-")) {
+        return {};
+    }
+    const std::size_t end = profile.find("_<");
+    if (end == std::string_view::npos || end <= 4 || !ends_with(profile, ">")) {
+        return {};
+    }
+    const std::string_view name = profile.substr(4, end - 4);
+    // LXD names: letters, digits, '-' ("_" only between project and instance)
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        if (!ok) {
+            return {};
+        }
+    }
+    return std::string(name);
 }
 
 } // namespace virtdeny::correlate

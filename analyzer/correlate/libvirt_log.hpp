@@ -55,7 +55,15 @@ struct PathGuess
 //   /var/log/libvirt/qemu/<name>.log                       (QEMU's log)
 //   /var/lib/libvirt/qemu/nvram/<name>_VARS.fd             (UEFI variables)
 //   /var/lib/libvirt/swtpm/<uuid>/...                      (TPM state)
+//   /var/lib/nova/instances/<uuid>/...                     (OpenStack nova: the instance uuid is
+//                                                          the libvirt domain's)
 PathGuess guess_from_path(std::string_view path);
+
+// Other managers of QEMU VMs:
+// LXD's AppArmor profile of an instance, "lxd-NAME_</var/snap/lxd/common/lxd>" (or
+// "lxd-PROJECT_NAME_<...>" outside the default project): "NAME" / "PROJECT_NAME", else empty.
+// The same profile confines containers: only QEMU under it is a VM (the caller checks).
+std::string lxd_instance(std::string_view profile);
 
 // Number of UTF-8 characters (libvirt cuts by characters, not bytes).
 std::size_t utf8_length(std::string_view s);

@@ -150,3 +150,24 @@ TEST_CASE("libvirt log: a cut name is only matched by its id, or when one known 
     CHECK(vm(explain_json(a + b + avc)[0]) == "buildfarm-worker-node-b/66666666 via path-guess");  // id 8
     CHECK(vm(explain_json(a + b_other_id + avc)[0]) == "-");  // two could be, neither by id
 }
+
+TEST_CASE("other managers: LXD's instance profile names QEMU's VM, never a container, nova's instance dir its uuid",
+          "[correlate][libvirt-log]")
+{
+    CHECK(correlate::lxd_instance("lxd-win-build_</var/snap/lxd/common/lxd>") == "win-build");
+    CHECK(correlate::lxd_instance("lxd-ci_runner-3_</var/lib/lxd>") == "ci_runner-3");
+    CHECK(correlate::lxd_instance("lxd-lxd114513961742").empty());  // no _<dir>: not LXD's instance form
+    CHECK(correlate::lxd_instance("lxd_dnsmasq-lxdbr0_</var/snap/lxd/common/lxd>").empty());
+    CHECK(correlate::lxd_instance("lxd-a b_</var/lib/lxd>").empty());
+    CHECK(correlate::guess_from_path("/var/lib/nova/instances/9f1c6d52-7a3e-4b18-b0c4-2e5d8a7f3c91/disk").uuid ==
+          "9f1c6d52-7a3e-4b18-b0c4-2e5d8a7f3c91");
+    CHECK(correlate::guess_from_path("/var/lib/nova/instances/_base/3a9c1e").empty());
+
+    const auto findings = explain_json(test::read_file(test::fixtures_dir() + "/other-managers/input.log"));
+    REQUIRE(findings.size() == 5);
+    CHECK(vm(findings[0]) == "-");  // a container under lxd-back-2004_<...>
+    CHECK(vm(findings[1]) == "win-build/? via lxd-profile");
+    CHECK(vm(findings[2]) == "ci_runner-3/? via lxd-profile");
+    CHECK(vm(findings[3]) == "instance-0000002a/9f1c6d52 via path-guess");
+    CHECK(vm(findings[4]) == "?/0b7e2c44 via path-guess");
+}
