@@ -43,22 +43,25 @@ FollowEngine::FollowEngine(const cli::Config& config, util::Diagnostics& diagnos
     if (config.year != 0) {
         m_scanner.set_default_year(config.year, true);
     }
-    // A VM started or stopped (libvirt's VIRT_* records): its domain XML under
-    // /run/libvirt/qemu is new or gone, so read the --libvirt-xml directories again before the
-    // next denial is explained (at boot the plugin starts before libvirtd has written any).
+    // A VM started or stopped (libvirt's VIRT_* records, or libvirtd's "Domain id=..." lines):
+    // its domain XML under /run/libvirt/qemu is new or gone, so read the --libvirt-xml
+    // directories and ask libvirt (--connect) again before the next denial is explained (at
+    // boot the plugin starts before libvirtd has written any).
     m_scanner.on_virt([this](const ingest::Record& record) {
         m_registry.add(record);
         m_xml_stale = true;
     });
     m_last_summary_ms = ingest::wall_clock_ms();
-    m_connect = !correlate::resolve_connect(config.connect).uri.empty();
     m_last_connect_ms = m_last_summary_ms;  // setup() lists them first
 }
 
 void FollowEngine::refresh_xml()
 {
     m_xml_stale = false;
-    if (m_config.libvirt_xml.empty() && !m_connect) {
+    // asked each time: the auditd plugin starts at boot before libvirt's socket exists, and the
+    // default (qemu:///system where that socket exists) must take effect once libvirt runs
+    const bool connect = !correlate::resolve_connect(m_config.connect).uri.empty();
+    if (m_config.libvirt_xml.empty() && !connect) {
         return;
     }
     auto xml = std::make_unique<correlate::DomainXmlIndex>();
@@ -66,7 +69,7 @@ void FollowEngine::refresh_xml()
         std::vector<std::string> errors;  // said at start and on SIGHUP; quiet here
         xml->load(path, errors);
     }
-    if (m_connect) {
+    if (connect) {
         // libvirt's list again (bounded); when it fails, the domains it gave before stay
         m_last_connect_ms = ingest::wall_clock_ms();
         const std::string problem = correlate::load_from_libvirt(m_config.connect, *xml);
@@ -140,8 +143,8 @@ void FollowEngine::on_event(model::Event& event)
         correlator->correlate(f);
         // a VM libvirt did not list last time (started since, no VIRT_* record read): ask again,
         // at most every k_connect_retry_ms, not per denial
-        if (m_connect && correlate::names_unknown_vm(f)
-            && ingest::wall_clock_ms() - m_last_connect_ms >= k_connect_retry_ms) {
+        if (correlate::names_unknown_vm(f) && ingest::wall_clock_ms() - m_last_connect_ms >= k_connect_retry_ms
+            && !correlate::resolve_connect(m_config.connect).uri.empty()) {
             refresh_xml();
             xml = m_xml && !m_xml->domains().empty() ? m_xml.get() : nullptr;
             correlator.emplace(m_registry, xml);
