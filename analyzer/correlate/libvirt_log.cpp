@@ -64,7 +64,9 @@ bool split_short_name(std::string_view s, PathGuess& guess)
     }
     guess.id = std::stoll(std::string(s.substr(0, dash)));
     guess.name = std::string(name);
-    guess.truncated = chars == k_short_name_max;
+    // cut at 20 characters, or at 20 bytes where libvirtd's locale cannot read the name as
+    // multibyte text (virDomainDefGetShortName falls back to "%.*s")
+    guess.truncated = chars == k_short_name_max || name.size() == k_short_name_max;
     return true;
 }
 

@@ -4,7 +4,8 @@
 //
 // A path is a guess: a file of one VM may be opened by another. libvirt also cuts names in its
 // "domain-<id>-<name>" directories (virDomainDefGetShortName: "%d-%.20s", the first 20
-// characters), so a 20-character part there is only a prefix, matched against the names known
+// characters, or 20 bytes where libvirtd's locale cannot decode the name), so a 20-character
+// (or 20-byte) part there is only a prefix, matched against the names known
 // from libvirt itself (--connect, --libvirt-xml, VIRT_* records, daemon lines), never taken as
 // the name.
 #pragma once

@@ -61,6 +61,11 @@ TEST_CASE("libvirt log: paths libvirt names after a VM, with its 20-character cu
                               "\xce\xbb\xce\xbc\xce\xbd\xce\xbe\xce\xbf\xcf\x80\xcf\x81\xcf\x83\xcf\x84\xcf\x85";
     g = correlate::guess_from_path("/var/lib/libvirt/qemu/domain-4-" + greek + "/monitor.sock");
     CHECK(g.truncated);
+    // ... or at 20 bytes when libvirtd's locale cannot read it (C locale): 10 characters here
+    g = correlate::guess_from_path("/var/lib/libvirt/qemu/domain-4-" + greek.substr(0, 20) + "/monitor.sock");
+    CHECK(g.truncated);
+    g = correlate::guess_from_path("/var/lib/libvirt/qemu/domain-4-" + greek.substr(0, 18) + "/monitor.sock");
+    CHECK_FALSE(g.truncated);
     // not libvirt's: other directories, a name longer than libvirt keeps, no id, a sub-directory log
     CHECK(correlate::guess_from_path("/home/u/domain-3-web01/disk.qcow2").empty());
     CHECK(correlate::guess_from_path("/var/lib/libvirt/qemu/domain-3-abcdefghijklmnopqrstuvwxyz/x").empty());
