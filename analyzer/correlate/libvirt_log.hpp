@@ -1,5 +1,5 @@
 // What the log says about VMs outside the audit records: libvirtd/virtqemud's own lines
-// ("Domain id=2 name='Win7VM' uuid=... is tainted: host-cpu", qemuDomainObjTaint, qemuProcessStart)
+// ("Domain id=2 name='Win7VM' uuid=... is tainted: host-cpu": qemuDomainObjTaint's warnings, and any line of that form)
 // and host paths that carry a VM's name or uuid (libvirt's per-VM directories and files).
 //
 // A path is a guess: a file of one VM may be opened by another. libvirt also cuts names in its
