@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,13 @@
 namespace virtdeny::test {
 
 namespace fs = std::filesystem;
+
+namespace {
+// The tests never ask the libvirt of the machine they run on (--connect's default there):
+// results must not depend on its VMs. A test that wants libvirt passes --connect; a developer
+// may still set VIRTDENY_CONNECT before running them.
+const bool k_no_default_connect = ::setenv("VIRTDENY_CONNECT", "none", 0) == 0;
+} // namespace
 
 std::string source_dir()
 {

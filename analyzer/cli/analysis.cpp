@@ -14,6 +14,7 @@ pipeline::Options pipeline_options(const Config& config)
     o.rules_dirs = config.rules_dirs;
     o.libvirt_xml = config.libvirt_xml;
     o.policy_file = config.policy_file;
+    o.connect = config.connect;
     o.window = config.window;
     o.year = config.year;
     o.threads = config.threads;

@@ -21,6 +21,7 @@ struct Config
     bool colour = false;
     bool no_progress = false;               // --no-progress (see cli/progress.hpp)
     std::vector<std::string> libvirt_xml;
+    std::string connect;                    // --connect URI|none; empty: the default (see correlate/libvirt_source.hpp)
     std::vector<std::string> rules_dirs;    // bundled rules first, then --rules
     bool rules_replace = false;
     std::string domain_filter;

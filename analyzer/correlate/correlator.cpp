@@ -1,6 +1,7 @@
 #include <analyzer/correlate/correlator.hpp>
 
 #include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/correlate/libvirt_log.hpp>
 #include <analyzer/util/text.hpp>
 
 namespace virtdeny::correlate {
@@ -35,6 +36,51 @@ std::string_view option_value(std::string_view s, std::size_t pos, bool& cut)
     }
     cut = end == s.size();
     return s.substr(pos, end - pos);
+}
+
+// Processes that act for one VM: QEMU, and the helpers libvirt starts per VM (swtpm,
+// virtiofsd). Only their denials may take a VM from a path: a path names whose file it is,
+// not who opened it.
+bool acts_for_a_vm(const model::Finding& finding)
+{
+    const model::Denial& d = finding.sample;
+    if (d.mac == model::Mac::selinux) {
+        static const char* const k_types[] = {"svirt_t", "svirt_tcg_t", "svirt_kvm_net_t", "svirt_qemu_net_t",
+                                              "virtiofsd_t", "swtpm_t", "qemu_t"};
+        const auto type = context_type(d.scontext);
+        for (const char* t : k_types) {
+            if (type == t) {
+                return true;
+            }
+        }
+        return false;
+    }
+    std::string_view who = d.profile;
+    who = who.substr(0, who.find("//"));
+    const std::size_t slash = who.rfind('/');
+    if (slash != std::string_view::npos) {
+        who = who.substr(slash + 1);
+    }
+    if (util::contains(who, "swtpm") || util::contains(who, "virtiofsd") || starts_with(who, "libvirt-")) {
+        return true;
+    }
+    if (who == "unconfined" || who.empty()) {
+        const std::string_view comm = finding.comm;
+        return starts_with(comm, "qemu-") || comm == "swtpm" || comm == "virtiofsd";
+    }
+    return false;
+}
+
+// An SELinux object labelled with other MCS categories than the subject's: the file is another
+// VM's (or a copy of it), whatever its path says.
+bool foreign_categories(const model::Denial& d)
+{
+    if (d.mac != model::Mac::selinux) {
+        return false;
+    }
+    const auto mine = mcs_level(d.scontext);
+    const auto its = mcs_level(d.tcontext);
+    return util::contains(mine, ":c") && util::contains(its, ":c") && mine != its;
 }
 
 } // namespace
@@ -125,6 +171,20 @@ bool is_libvirt_daemon(const model::Finding& finding)
     return false;
 }
 
+bool names_unknown_vm(const model::Finding& finding)
+{
+    if (finding.host_level || (finding.domain && !finding.domain->name.empty())) {
+        return false;
+    }
+    const model::Denial& d = finding.sample;
+    if (d.mac == model::Mac::apparmor) {
+        return !libvirt_profile_uuid(d.profile).empty();
+    }
+    const auto type = context_type(d.scontext);
+    return (type == "svirt_t" || type == "svirt_tcg_t" || type == "svirt_kvm_net_t")
+           && util::contains(mcs_level(d.scontext), ":c");
+}
+
 void Correlator::correlate(model::Finding& finding) const
 {
     const model::Denial& d = finding.sample;
@@ -172,10 +232,19 @@ void Correlator::correlate(model::Finding& finding) const
             return;
         }
     }
+    // 2b. LXD's per-instance profile around QEMU: an LXD VM (containers share the profile form)
+    if (d.mac == model::Mac::apparmor && (starts_with(finding.comm, "qemu-") || util::contains(finding.exe, "qemu"))) {
+        std::string lxd = lxd_instance(d.profile);
+        if (!lxd.empty()) {
+            finding.domain = model::DomainRef{std::move(lxd), std::string(), "lxd-profile"};
+            return;
+        }
+    }
     // 3. MCS categories matched to a domain XML <seclabel>
     if (m_xml && !level.empty()) {
         if (const DomainInfo* dom = m_xml->by_level(level)) {
-            finding.domain = model::DomainRef{dom->name, dom->uuid, "seclabel"};
+            // from --connect: libvirt itself said which domain has these categories
+            finding.domain = model::DomainRef{dom->name, dom->uuid, dom->via == "libvirt-api" ? "libvirt-api" : "seclabel"};
             return;
         }
     }
@@ -199,10 +268,92 @@ void Correlator::correlate(model::Finding& finding) const
     // 5. domain XML: the object is one of a domain's devices
     if (m_xml && !finding.path.empty()) {
         if (const DomainInfo* dom = m_xml->by_path(finding.path)) {
-            finding.domain = model::DomainRef{dom->name, dom->uuid, "libvirt-xml"};
+            finding.domain = model::DomainRef{dom->name, dom->uuid, dom->via};
             return;
         }
     }
+    // 6. a path libvirt names after the VM: a guess, and said so (via path-guess)
+    if (!finding.path.empty() && acts_for_a_vm(finding) && !foreign_categories(d)) {
+        if (auto ref = guess_domain(node, finding.path)) {
+            finding.domain = std::move(*ref);
+        }
+    }
+}
+
+std::optional<model::DomainRef> Correlator::guess_domain(const std::string& node, std::string_view path) const
+{
+    const PathGuess g = guess_from_path(path);
+    if (g.empty()) {
+        return std::nullopt;
+    }
+    model::DomainRef ref;
+    ref.via = "path-guess";
+    if (!g.uuid.empty()) {
+        ref.uuid = g.uuid;
+        ref.name = m_registry.name_of(node, g.uuid);
+        if (ref.name.empty() && m_xml) {
+            ref.name = m_xml->name_of(g.uuid);
+        }
+        return ref;
+    }
+    // every (name, uuid, id) libvirt itself told: its API or XML, VIRT_* records, daemon lines
+    struct Known
+    {
+        std::string_view name;
+        std::string_view uuid;
+        std::int64_t id;
+    };
+    std::vector<Known> known;
+    if (m_xml) {
+        for (const auto& dom : m_xml->domains()) {
+            known.push_back({dom.name, dom.uuid, dom.id});
+        }
+    }
+    for (const auto& vm : m_registry.instances()) {
+        if (vm.node == node || vm.node.empty() || node.empty()) {
+            known.push_back({vm.name, vm.uuid, -1});
+        }
+    }
+    for (const auto& logged : m_registry.logged()) {
+        known.push_back({logged.name, logged.uuid, logged.id});
+    }
+    if (!g.truncated) {
+        ref.name = g.name;
+        for (const auto& k : known) {
+            if (k.name == g.name && !k.uuid.empty()) {
+                if (!ref.uuid.empty() && ref.uuid != k.uuid) {
+                    ref.uuid.clear();  // two VMs of that name (nodes, or redefined): no uuid
+                    break;
+                }
+                ref.uuid = std::string(k.uuid);
+            }
+        }
+        return ref;
+    }
+    // libvirt kept only the first 20 characters: a known name with that start, the one with
+    // that id when there is one, else the only one; never the prefix itself
+    const Known* by_id = nullptr;
+    const Known* by_prefix = nullptr;
+    bool several = false;
+    for (const auto& k : known) {
+        if (!starts_with(k.name, g.name)) {  // (a name of exactly 20 characters is whole)
+            continue;
+        }
+        if (g.id >= 0 && k.id == g.id) {
+            by_id = &k;
+        }
+        if (by_prefix && by_prefix->name != k.name) {
+            several = true;
+        }
+        by_prefix = &k;
+    }
+    const Known* pick = by_id ? by_id : (several ? nullptr : by_prefix);
+    if (!pick) {
+        return std::nullopt;
+    }
+    ref.name = std::string(pick->name);
+    ref.uuid = std::string(pick->uuid);
+    return ref;
 }
 
 } // namespace virtdeny::correlate

@@ -6,6 +6,7 @@
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/model/finding.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,10 @@ std::string_view libvirt_profile_uuid(std::string_view profile);
 // libvirtd, virtqemud and their helpers (by AppArmor profile, SELinux type or command).
 bool is_libvirt_daemon(const model::Finding& finding);
 
+// A finding of a VM (svirt MCS categories, libvirt-<uuid> profile) that no signal named:
+// follow asks libvirt again (--connect) for a VM started since.
+bool names_unknown_vm(const model::Finding& finding);
+
 class Correlator
 {
 public:
@@ -38,6 +43,9 @@ public:
     void correlate(model::Finding& finding) const;
 
 private:
+    // Step 6: the VM a libvirt path names (see correlate/libvirt_log.hpp), or nothing.
+    std::optional<model::DomainRef> guess_domain(const std::string& node, std::string_view path) const;
+
     const VmRegistry& m_registry;
     const DomainXmlIndex* m_xml;
 };

@@ -124,7 +124,8 @@ void read_qemu_commandline(const pugi::xml_node& root, DomainInfo& dom)
 
 } // namespace
 
-bool DomainXmlIndex::add_document(std::string_view xml, const std::string& file, std::string& error)
+bool DomainXmlIndex::add_document(std::string_view xml, const std::string& file, std::string& error,
+                                  std::string_view via, int id)
 {
     pugi::xml_document doc;
     auto result = doc.load_buffer(xml.data(), xml.size());
@@ -139,6 +140,8 @@ bool DomainXmlIndex::add_document(std::string_view xml, const std::string& file,
     }
     DomainInfo dom;
     dom.file = file;
+    dom.via = std::string(via);
+    dom.id = id;
     dom.name = std::string(util::trim(root.child_value("name")));
     dom.uuid = std::string(util::trim(root.child_value("uuid")));
     for (auto sec : root.children("seclabel")) {
@@ -177,6 +180,14 @@ bool DomainXmlIndex::add_document(std::string_view xml, const std::string& file,
     if (dom.uuid.empty() && dom.name.empty()) {
         error = file + ": domain without <name> or <uuid>";
         return false;
+    }
+    // the same domain twice (a file and libvirt, or two files): the last one read wins, so a
+    // device path it names stays evidence of one domain
+    for (auto& known : m_domains) {
+        if (!dom.uuid.empty() && known.uuid == dom.uuid) {
+            known = std::move(dom);
+            return true;
+        }
     }
     m_domains.push_back(std::move(dom));
     return true;

@@ -19,7 +19,9 @@ struct DomainInfo
 {
     std::string name;
     std::string uuid;
-    std::string file;
+    std::string file;                 // the file, or "URI domain NAME" for --connect
+    std::string via = "libvirt-xml";  // where the XML came from: libvirt-xml (a file) or libvirt-api
+    int id = -1;                      // libvirt's domain id while running (--connect), else -1
     std::vector<std::string> levels;  // MCS levels of <seclabel> <label>/<imagelabel>
     std::vector<std::string> apparmor_labels;
     std::vector<DeviceSource> devices;
@@ -31,7 +33,12 @@ public:
     // Loads one file or every *.xml in a directory; errors go to errors (one per line).
     void load(const std::string& path, std::vector<std::string>& errors);
     // Parses one domain XML document.
-    bool add_document(std::string_view xml, const std::string& file, std::string& error);
+    // via and id: see DomainInfo.
+    bool add_document(std::string_view xml, const std::string& file, std::string& error,
+                      std::string_view via = "libvirt-xml", int id = -1);
+
+    // Adds a domain already read (follow keeps libvirt's earlier list when a new one fails).
+    void add(const DomainInfo& domain) { m_domains.push_back(domain); }
 
     const std::vector<DomainInfo>& domains() const { return m_domains; }
     std::string name_of(std::string_view uuid) const;

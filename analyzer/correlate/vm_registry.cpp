@@ -72,8 +72,33 @@ VmInstance* VmRegistry::current(std::string_view node, std::string_view uuid, bo
     return &m_instances.back();
 }
 
+void VmRegistry::add_logged(const LoggedDomain& d)
+{
+    // uuid -> name on no node (a syslog line has its own host name, not audit's node=): found
+    // by name_of for any node, after the node's own VIRT_* names
+    const std::string nk = key("", d.uuid);
+    if (m_names.size() < k_max_instances || m_names.count(nk) != 0) {
+        m_names.emplace(nk, d.name);
+    }
+    for (auto& known : m_logged) {
+        if (known.uuid == d.uuid && known.name == d.name) {
+            known.id = d.id;  // a later start has a new id
+            return;
+        }
+    }
+    if (m_logged.size() < k_max_logged) {
+        m_logged.push_back(d);
+    }
+}
+
 void VmRegistry::add(const ingest::Record& record)
 {
+    if (record.type == RecordType::libvirt_log) {
+        if (auto d = parse_domain_line(record.body)) {
+            add_logged(*d);
+        }
+        return;
+    }
     // The interesting part is inside msg='...'.
     std::string_view text = record.body;
     {

@@ -3,6 +3,7 @@
 // the host paths libvirt granted it.
 #pragma once
 
+#include <analyzer/correlate/libvirt_log.hpp>
 #include <analyzer/ingest/record.hpp>
 
 #include <cstdint>
@@ -40,7 +41,13 @@ public:
     // libvirt writes VIRT_CONTROL op=start.
     static constexpr std::int64_t k_start_slack_ms = 120000;
 
+    static constexpr std::size_t k_max_logged = 100000;
+
+    // VIRT_* records, and libvirtd/virtqemud "Domain id=N name='X' uuid=U" lines (libvirt_log).
     void add(const ingest::Record& record);
+    void add_logged(const LoggedDomain& domain);
+    // The domains libvirt's own log lines named (id of their last start).
+    const std::vector<LoggedDomain>& logged() const { return m_logged; }
 
     // The VM run whose QEMU had this pid at time_ms, or nullptr.
     const VmInstance* by_pid(std::string_view node, std::int64_t pid, std::int64_t time_ms) const;
@@ -65,6 +72,7 @@ private:
     std::unordered_map<std::string, std::uint32_t> m_generation;      // node|pid -> generation
     std::unordered_map<std::string, std::string> m_names;             // node|uuid -> name
     std::uint64_t m_dropped = 0;
+    std::vector<LoggedDomain> m_logged;
 };
 
 } // namespace virtdeny::correlate

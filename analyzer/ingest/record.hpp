@@ -24,6 +24,7 @@ enum class RecordType : std::uint8_t {
     virt_control,     // VIRT_CONTROL / 2500
     virt_resource,    // VIRT_RESOURCE / 2501
     virt_machine_id,  // VIRT_MACHINE_ID / 2502
+    libvirt_log,      // not audit: a libvirtd/virtqemud line "Domain id=N name='X' uuid=U" (body: the line)
 };
 
 inline bool is_denial_type(RecordType t)
@@ -40,7 +41,8 @@ inline bool is_sibling_type(RecordType t)
 
 inline bool is_virt_type(RecordType t)
 {
-    return t == RecordType::virt_control || t == RecordType::virt_resource || t == RecordType::virt_machine_id;
+    return t == RecordType::virt_control || t == RecordType::virt_resource || t == RecordType::virt_machine_id
+        || t == RecordType::libvirt_log;
 }
 
 struct Record

@@ -1,5 +1,7 @@
 #include <analyzer/ingest/scanner.hpp>
 
+#include <analyzer/correlate/libvirt_log.hpp>
+
 #include <analyzer/ingest/denial_parser.hpp>
 
 #include <cstring>
@@ -168,6 +170,18 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
     ++m_stats.lines;
     const LineKind kind = m_parser.parse(line);
     if (kind == LineKind::irrelevant) {
+        // libvirt's own lines name VMs (issue 16): to the registry like the VIRT_* records
+        if (correlate::may_name_domain(line)) {
+            Record r;
+            r.type = RecordType::libvirt_log;
+            r.type_name = "libvirt";
+            r.body = line;
+            if (m_on_virt) {
+                m_on_virt(r);
+            } else {
+                m_registry.add(r);
+            }
+        }
         m_assembler.tick();
         return;
     }

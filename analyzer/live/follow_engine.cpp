@@ -2,12 +2,14 @@
 
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/correlate/correlator.hpp>
+#include <analyzer/correlate/libvirt_source.hpp>
 #include <analyzer/emit/json_sink.hpp>
 #include <analyzer/kb/advisor.hpp>
 #include <analyzer/pipeline/knowledge.hpp>
 #include <analyzer/util/text.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace virtdeny::live {
 
@@ -43,18 +45,37 @@ FollowEngine::FollowEngine(pipeline::Options options, bool json, util::Diagnosti
                [this](const ingest::Record&) { m_xml_stale = true; })
 {
     m_last_summary_ms = ingest::wall_clock_ms();
+    m_last_connect_ms = m_last_summary_ms;  // setup() lists them first
 }
 
 void FollowEngine::refresh_xml()
 {
     m_xml_stale = false;
-    if (m_options.libvirt_xml.empty()) {
+    // asked each time: the auditd plugin starts at boot before libvirt's socket exists, and the
+    // default (qemu:///system where that socket exists) must take effect once libvirt runs
+    const bool connect = !correlate::resolve_connect(m_options.connect).uri.empty();
+    if (m_options.libvirt_xml.empty() && !connect) {
         return;
     }
     auto xml = std::make_unique<correlate::DomainXmlIndex>();
     for (const auto& path : m_options.libvirt_xml) {
         std::vector<std::string> errors;  // said at start and on SIGHUP; quiet here
         xml->load(path, errors);
+    }
+    if (connect) {
+        // libvirt's list again (bounded); when it fails, the domains it gave before stay
+        m_last_connect_ms = ingest::wall_clock_ms();
+        const std::string problem = correlate::load_from_libvirt(m_options.connect, *xml);
+        if (!problem.empty()) {
+            m_diagnostics.error(problem);
+            if (m_xml) {
+                for (const auto& dom : m_xml->domains()) {
+                    if (dom.via == "libvirt-api" && !xml->by_uuid(dom.uuid)) {
+                        xml->add(dom);
+                    }
+                }
+            }
+        }
     }
     m_xml = std::move(xml);
     for (auto& [key, state] : m_keys) {
@@ -107,12 +128,23 @@ void FollowEngine::on_event(model::Event& event)
         refresh_xml();
     }
     const correlate::DomainXmlIndex* xml = m_xml && !m_xml->domains().empty() ? m_xml.get() : nullptr;
-    correlate::Correlator correlator(m_registry, xml);
-    kb::Advisor advisor(*m_kb, xml, m_policy.get());
+    std::optional<correlate::Correlator> correlator(std::in_place, m_registry, xml);
+    std::optional<kb::Advisor> advisor(std::in_place, *m_kb, xml, m_policy.get());
     for (const model::Denial& d : event.denials) {
         ++m_denials;
         model::Finding f = aggregate::Aggregator::make_finding(d, event);
-        correlator.correlate(f);
+        correlator->correlate(f);
+        // a VM libvirt did not list last time (started since, no VIRT_* record read): ask again,
+        // at most every k_connect_retry_ms, not per denial
+        if (correlate::names_unknown_vm(f) && ingest::wall_clock_ms() - m_last_connect_ms >= k_connect_retry_ms
+            && !correlate::resolve_connect(m_options.connect).uri.empty()) {
+            refresh_xml();
+            xml = m_xml && !m_xml->domains().empty() ? m_xml.get() : nullptr;
+            correlator.emplace(m_registry, xml);
+            advisor.emplace(*m_kb, xml, m_policy.get());
+            f = aggregate::Aggregator::make_finding(d, event);
+            correlator->correlate(f);
+        }
         if (!pipeline::matches_domain(f, m_options.domain_filter)) {
             continue;
         }
@@ -129,7 +161,7 @@ void FollowEngine::on_event(model::Event& event)
         auto it = m_keys.find(key);
         bool is_new = false;
         if (it == m_keys.end()) {
-            advisor.advise(f);
+            advisor->advise(f);
             if (m_keys.size() >= k_max_keys) {
                 ++m_overflow;  // counted, printed, not remembered
                 f.count = 1;
@@ -151,7 +183,7 @@ void FollowEngine::on_event(model::Event& event)
             if (s.advised) {
                 f.device = s.device;  // (explanation and fixes: in s.advice_json)
             } else {
-                advisor.advise(f);
+                advisor->advise(f);
                 keep_advice(s);
             }
         }

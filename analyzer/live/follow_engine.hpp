@@ -78,6 +78,8 @@ private:
     std::unique_ptr<correlate::DomainXmlIndex> m_xml;
     std::unique_ptr<kb::PolicyQuery> m_policy;   // policy_file or the loaded policy (reloaded on SIGHUP)
     bool m_xml_stale = false;                    // a VIRT_* record since the XML was read
+    std::int64_t m_last_connect_ms = 0;          // when libvirt was last asked for its domains
+    static constexpr std::int64_t k_connect_retry_ms = 30000;
     correlate::VmRegistry m_registry;
     pipeline::Intake m_intake;
     std::uint64_t m_line_number = 0;

@@ -16,7 +16,8 @@ struct DomainRef
 {
     std::string name;  // empty when unknown
     std::string uuid;  // empty when unknown
-    std::string via;   // virt-pid, vm-ctx, apparmor-profile, seclabel, proctitle, libvirt-xml
+    std::string via;   // virt-pid, vm-ctx, apparmor-profile, seclabel, proctitle, libvirt-xml, libvirt-api,
+                       // path-guess (docs/json.md)
 };
 
 enum class Scope : std::uint8_t { domain, daemon, host };

@@ -1,5 +1,7 @@
 #include <analyzer/pipeline/knowledge.hpp>
 
+#include <analyzer/correlate/libvirt_source.hpp>
+
 namespace virtdeny::pipeline {
 
 bool matches_domain(const model::Finding& f, const std::string& filter)
@@ -24,6 +26,11 @@ bool load_knowledge(const Options& options, util::Diagnostics& diagnostics, kb::
         for (const auto& e : xml_errors) {
             diagnostics.error("libvirt-xml: " + e);
         }
+    }
+    // --connect: libvirt's own list of domains, into the same index (bounded, never fatal)
+    const std::string connect_problem = correlate::load_from_libvirt(options.connect, xml);
+    if (!connect_problem.empty()) {
+        diagnostics.error(connect_problem);
     }
     if (options.policy_file.empty()) {
         policy = kb::PolicyQuery::open_loaded();

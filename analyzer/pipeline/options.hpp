@@ -18,6 +18,7 @@ struct Options
     std::vector<std::string> rules_dirs;     // in order; later directories override earlier ones
     std::vector<std::string> libvirt_xml;    // domain XML files or directories
     std::string policy_file;                 // binary SELinux policy; empty: the loaded one
+    std::string connect;                     // libvirt URI, "none", or empty: the default (correlate/libvirt_source.hpp)
     // scanning
     ingest::TimeWindow window;
     int year = 0;                            // of syslog dates without one (0: inferred)

@@ -14,7 +14,7 @@ _virtdeny()
     fi
 
     local commands="explain suggest follow replay rules help"
-    local options="--help -h --version --format -f --color --no-progress --libvirt-xml --domain --rules
+    local options="--help -h --version --format -f --color --no-progress --libvirt-xml --connect --domain --rules
         --rules-replace --since --until --threads --year --out --dry-run --cil --policy --baseline
         --write-baseline --junit --file --from-start --poll --audisp --netlink"
 
@@ -33,6 +33,9 @@ _virtdeny()
             COMPREPLY=($(compgen -d -- "$cur"))
             compopt -o filenames 2>/dev/null
             return ;;
+        --connect)
+            COMPREPLY=($(compgen -W "none qemu:///system qemu:///session" -- "$cur"))
+            return ;;
         --domain|--since|--until|--threads|--year)
             return ;;
     esac
@@ -41,7 +44,7 @@ _virtdeny()
     local i command="" nwords=0
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            --format|-f|--color|--libvirt-xml|--domain|--rules|--since|--until|--threads|--year|--out|\
+            --format|-f|--color|--libvirt-xml|--connect|--domain|--rules|--since|--until|--threads|--year|--out|\
             --policy|--baseline|--write-baseline|--junit|--file)
                 ((i++)) ;;
             -*) ;;

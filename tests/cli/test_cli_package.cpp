@@ -74,6 +74,7 @@ TEST_CASE("package: the .deb installs into a scratch root and explains a fixture
         CHECK(fields.out.find("Section: admin") != std::string::npos);
         if (test::require_tool("dpkg-shlibdeps", "dpkg-dev")) {
             CHECK(fields.out.find("libc6") != std::string::npos);  // Depends from dpkg-shlibdeps
+            CHECK(fields.out.find("libvirt0") != std::string::npos);  // --connect: the libvirt client library
         }
     }
 

@@ -124,3 +124,48 @@ TEST_CASE("follow: domain XML written after follow started is read when the VM s
     CHECK(out.find("\"name\":\"odd01\"") != std::string::npos);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("follow --connect: libvirt's list is asked again when a VM starts, not per denial", "[live][connect]")
+{
+    // libvirt's test driver reads node.xml at each connection: a domain added to it stands for
+    // a VM defined and started after follow began
+    const std::string dir = test::temp_dir();
+    const std::string node = dir + "/node.xml";
+    const auto domain = [](const std::string& name, const std::string& uuid, const std::string& level) {
+        return "<domain type='kvm'><name>" + name + "</name><uuid>" + uuid +
+               "</uuid><memory>1048576</memory><os><type arch='x86_64'>hvm</type></os>"
+               "<seclabel type='static' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:" + level +
+               "</label></seclabel></domain>";
+    };
+    const std::string first = domain("old01", "0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3", "s0:c1,c2");
+    const std::string second = domain("new01", "1b2c3d4e-5f6a-4b7c-8d9e-9fa0b1c2d3e4", "s0:c7,c8");
+    test::write_file(node, "<node>" + first + "</node>\n");
+    const auto avc = [](int serial, const std::string& level) {
+        return "type=AVC msg=audit(1733050001.200:" + std::to_string(serial) +
+               "): avc:  denied  { read } for  pid=4242 comm=\"qemu-kvm\" path=\"/srv/x.img\" dev=\"dm-0\" ino=1 "
+               "scontext=system_u:system_r:svirt_t:" + level +
+               " tcontext=system_u:object_r:var_t:s0 tclass=file permissive=0\n";
+    };
+    test::FollowProcess follow({"follow", "-", "--format", "json", "--connect", "test://" + node}, true);
+    follow.write_stdin(avc(600, "s0:c1,c2"));
+    REQUIRE(follow.wait_lines(1, 3000) == 1);
+    // new01 is defined and started: the denial before its libvirtd line is not named (no
+    // listing per denial), the one after it is
+    test::write_file(node, "<node>" + first + second + "</node>\n");
+    follow.write_stdin(avc(601, "s0:c7,c8"));
+    REQUIRE(follow.wait_lines(2, 3000) == 2);
+    follow.write_stdin("Dec  6 10:00:00 hv01 virtqemud[900]: Domain id=2 name='new01' "
+                       "uuid=1b2c3d4e-5f6a-4b7c-8d9e-9fa0b1c2d3e4 is tainted: host-cpu\n" + avc(602, "s0:c7,c8"));
+    REQUIRE(follow.wait_lines(3, 3000) == 3);
+    follow.close_stdin();
+    CHECK(follow.wait(5000) == 0);
+    const auto lines = follow.lines();
+    INFO(follow.err());
+    CHECK(lines[0].text.find("\"name\":\"old01\",\"uuid\":\"0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3\",\"via\":\"libvirt-api\"") !=
+          std::string::npos);
+    CHECK(lines[1].text.find("\"domain\":null") != std::string::npos);
+    CHECK(lines[2].text.find("\"name\":\"new01\",\"uuid\":\"1b2c3d4e-5f6a-4b7c-8d9e-9fa0b1c2d3e4\",\"via\":\"libvirt-api\"") !=
+          std::string::npos);
+    CHECK(follow.err().empty());
+    std::filesystem::remove_all(dir);
+}
