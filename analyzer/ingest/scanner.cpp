@@ -1,6 +1,5 @@
 #include <analyzer/ingest/scanner.hpp>
 
-#include <analyzer/correlate/libvirt_log.hpp>
 
 #include <analyzer/ingest/denial_parser.hpp>
 
@@ -170,17 +169,14 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
     ++m_stats.lines;
     const LineKind kind = m_parser.parse(line);
     if (kind == LineKind::irrelevant) {
-        // libvirt's own lines name VMs (issue 16): to the registry like the VIRT_* records
-        if (correlate::may_name_domain(line)) {
+        // libvirt's own "Domain id=N name='X' uuid=U" lines name VMs: to the on_virt handler
+        // like the VIRT_* records (correlate/libvirt_log.hpp parses them)
+        if (line.find("Domain id=") != std::string_view::npos) {
             Record r;
             r.type = RecordType::libvirt_log;
             r.type_name = "libvirt";
             r.body = line;
-            if (m_on_virt) {
-                m_on_virt(r);
-            } else {
-                m_registry.add(r);
-            }
+            report_virt(r);
         }
         m_assembler.tick();
         return;
