@@ -1,5 +1,7 @@
 #include <analyzer/ingest/parallel_scan.hpp>
 
+#include <analyzer/ingest/paste_normaliser.hpp>
+
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -195,6 +197,23 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
         return false;
     }
     const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+    {
+        // pasted text is read through the paste normaliser, line by line (Scanner::scan)
+        std::string head(std::min<std::uint64_t>(size, k_paste_sniff_bytes), '\0');
+        const ssize_t got = head.empty() ? 0 : ::pread(fd, head.data(), head.size(), 0);
+        if (got > 0 && looks_like_paste(std::string_view(head.data(), static_cast<std::size_t>(got)))) {
+            auto reader = LineReader::from_fd(fd, path, options.max_line);
+            if (options.on_chunk) {
+                reader->on_block(options.on_chunk);
+            }
+            scanner.scan(*reader, input_index);
+            if (!reader->error().empty()) {
+                error = path + ": " + reader->error();
+                return false;
+            }
+            return true;
+        }
+    }
     const std::size_t chunk_bytes = std::max<std::size_t>(options.chunk_bytes, 64);
     const std::vector<std::uint64_t> ends = chunk_ends(fd, size, chunk_bytes);
     const std::size_t n = ends.size();

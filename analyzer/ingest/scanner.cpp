@@ -1,6 +1,7 @@
 #include <analyzer/ingest/scanner.hpp>
 
 #include <analyzer/ingest/denial_parser.hpp>
+#include <analyzer/ingest/paste_normaliser.hpp>
 
 #include <cstring>
 #include <ctime>
@@ -92,8 +93,26 @@ void Scanner::scan(LineReader& reader, std::uint32_t input_index)
     });
     std::string_view line;
     const std::uint64_t before = reader.bytes_read();
-    while (reader.next(line)) {
-        scan_line(line, reader.name(), reader.line_number(), input_index);
+    if (looks_like_paste(reader.peek(k_paste_sniff_bytes))) {
+        // pasted text (ausearch -i, wrapped, quoted, run together): through the normaliser
+        reader.set_accept_unterminated(true);
+        PasteNormaliser normaliser;
+        std::uint64_t logical = 0;
+        const PasteNormaliser::Emit emit = [&](std::string_view l, std::uint64_t number) {
+            scan_line(l, reader.name(), number, input_index, seq_base(input_index, ++logical));
+        };
+        const std::uint64_t lines_before = m_stats.lines;
+        std::uint64_t physical = 0;
+        while (reader.next(line)) {
+            ++physical;
+            normaliser.feed(line, reader.line_number(), emit);
+        }
+        normaliser.finish(emit);
+        m_stats.lines = lines_before + physical;  // the input's lines, not the records made of them
+    } else {
+        while (reader.next(line)) {
+            scan_line(line, reader.name(), reader.line_number(), input_index);
+        }
     }
     m_stats.bytes += reader.bytes_read() - before;
 }
