@@ -150,7 +150,6 @@ bool LineReader::fill()
 
 std::string_view LineReader::peek(std::size_t n)
 {
-    n = std::min(n, m_max_line);
     while (m_end - m_begin < n && fill()) {
     }
     return std::string_view(m_buffer.data() + m_begin, std::min(n, m_end - m_begin));

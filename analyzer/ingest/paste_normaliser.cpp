@@ -458,21 +458,39 @@ bool looks_like_paste(std::string_view block)
             continue;
         }
         const std::string_view s = strip_prefix(trimmed);
+        if (s.size() != trimmed.size() && holds_record(s)) {
+            return true;  // an indented or quoted record
+        }
+        if (has_nbsp(s) || is_fence(s) || find(s, "SELinux is preventing") != std::string_view::npos) {
+            return true;
+        }
         if (kind == LineKind::malformed) {
-            if (holds_record(s) || starts_with(s, "type=")) {
+            std::string raw;
+            if (uninterpret_record(s, raw)) {
+                return true;  // ausearch -i
+            }
+            if (!trimmed.empty() && trimmed.back() == '\\') {
                 return true;
             }
-        } else {
-            if (s.size() != line.size() && (starts_with(s, "type=") || starts_with(s, "node=") || holds_record(s))) {
-                return true;  // an indented or quoted record
-            }
-            if (last_record && looks_like_fields(s) && !starts_with(s, "type=") && !starts_with(s, "node=")) {
-                return true;  // the tail of a wrapped record
-            }
-            if (find(s, "SELinux is preventing") != std::string_view::npos) {
-                return true;
-            }
-            if ((is_fence(s) || is_separator(s)) && find(block.substr(0, 4096), "audit(") != std::string_view::npos) {
+            last_record = true;  // a record cut short: wrapped if the next line holds its tail
+            continue;
+        }
+        if (last_record && looks_like_fields(s) && !starts_with(s, "type=") && !starts_with(s, "node=")) {
+            return true;  // the tail of a wrapped record
+        }
+        if (record_head(s, 0) != 0 && !starts_with(s, "type=")) {
+            return true;  // ausearch -i's "PROCTITLE msg=audit(...)" without "type="
+        }
+        if (is_separator(s) && find(block.substr(0, 4096), "msg=audit(") != std::string_view::npos) {
+            return true;  // ausearch's "----" between events
+        }
+        {
+            // a record inside prose or after a prompt: "Example: type=AVC msg=audit(...)"
+            std::size_t first = std::string_view::npos;
+            for_each_record_start(s, [&](std::size_t pos) { first = std::min(first, pos); });
+            if (first != std::string_view::npos && first > 0 && parse_syslog_time(s, 2000) == 0 && s.front() != '['
+                && starts_with(s.substr(first), "type=")
+                && find(s.substr(first), "msg=audit(") != std::string_view::npos) {
                 return true;
             }
         }
