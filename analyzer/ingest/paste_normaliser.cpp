@@ -454,6 +454,12 @@ bool looks_like_paste(std::string_view block)
             if ((!trimmed.empty() && trimmed.back() == '\\') || has_nbsp(trimmed)) {
                 return true;
             }
+            // kernel or syslog records run together: the last record's body holds another
+            bool more = false;
+            for_each_record_start(parser.record(parser.record_count() - 1).body, [&](std::size_t) { more = true; });
+            if (more) {
+                return true;
+            }
             last_record = true;
             continue;
         }
@@ -590,6 +596,12 @@ void PasteNormaliser::emit_logical(std::string_view line, std::uint64_t line_num
         }
         if (uninterpret_record(seg, m_rewrite)) {
             m_forms |= paste_interpreted;
+            emit(m_rewrite, line_number);
+        } else if (starts_with(seg, "type=") && record_head(seg, 0) != 0
+                   && starts_with(seg.substr(record_head(seg, 0)), "audit(")) {
+            // a kernel record split off a line ("type=1400 audit(...)"): read in its kernel form
+            m_rewrite.assign("audit: ");
+            m_rewrite.append(seg.data(), seg.size());
             emit(m_rewrite, line_number);
         } else {
             emit(seg, line_number);
