@@ -197,11 +197,15 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
         return false;
     }
     const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+    const ScanStats stats_before = scanner.stats();
+    std::string note;
     {
         // pasted text is read through the paste normaliser, line by line (Scanner::scan)
         std::string head(std::min<std::uint64_t>(size, k_paste_sniff_bytes), '\0');
         const ssize_t got = head.empty() ? 0 : ::pread(fd, head.data(), head.size(), 0);
-        if (got > 0 && looks_like_paste(std::string_view(head.data(), static_cast<std::size_t>(got)))) {
+        head.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+        note = unrecognised_note(head);
+        if (looks_like_paste(head)) {
             auto reader = LineReader::from_fd(fd, path, options.max_line);
             if (options.on_chunk) {
                 reader->on_block(options.on_chunk);
@@ -239,6 +243,7 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
                 options.on_chunk(ends[i]);
             }
         }
+        scanner.note_unrecognised(path, stats_before, note);
         return true;
     }
 
@@ -399,6 +404,9 @@ bool scan_mapped_file(const std::string& path, std::uint32_t input_index, Scanne
     work_cv.notify_all();
     for (auto& w : workers) {
         w.join();
+    }
+    if (ok) {
+        scanner.note_unrecognised(path, stats_before, note);
     }
     return ok;
 }

@@ -434,6 +434,34 @@ bool uninterpret_record(std::string_view line, std::string& out)
     return true;
 }
 
+std::string unrecognised_note(std::string_view head)
+{
+    static constexpr const char* k_raw = "raw records come from `ausearch -m AVC,USER_AVC,SELINUX_ERR --raw` "
+                                         "(auditd) or `journalctl -k -o cat` (kernel log)";
+    if (util::trim(head).empty() || find(head, "type=") != std::string_view::npos
+        || find(head, "audit(") != std::string_view::npos || find(head, "apparmor=") != std::string_view::npos
+        || find(head, "avc:") != std::string_view::npos) {
+        return {};
+    }
+    std::string what;
+    if (find(head, "SELinux is preventing") != std::string_view::npos) {
+        what = "setroubleshoot's summary (\"SELinux is preventing ...\"), which carries no security contexts; "
+               "`sealert -l UUID` prints the raw AVC under \"Raw Audit Messages\", or ";
+    } else if (find(head, "Profile:") != std::string_view::npos && find(head, "Operation:") != std::string_view::npos) {
+        what = "aa-notify's summary (Profile:/Operation:/Name:), which drops fields; ";
+    } else if (find(head, "AVC Report") != std::string_view::npos) {
+        what = "an aureport --avc table, which drops fields; ";
+    }
+    std::size_t bad = 0;
+    for (unsigned char c : head.substr(0, 4096)) {
+        bad += c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r');
+    }
+    if (bad > 0) {
+        what = "binary data, not a text log; ";
+    }
+    return "no audit record recognised" + (what.empty() ? std::string("; ") : std::string(": it looks like ") + what) + k_raw;
+}
+
 bool looks_like_paste(std::string_view block)
 {
     RecordParser parser;

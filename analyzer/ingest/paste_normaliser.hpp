@@ -42,6 +42,11 @@ bool looks_like_paste(std::string_view block);
 // YYYY-MM-DD. false (out untouched) when line is not such a record.
 bool uninterpret_record(std::string_view line, std::string& out);
 
+// For an input in which no record was recognised: what its start looks like and which command
+// gives the raw records, as one sentence; empty when it looks like an audit or kernel log that
+// simply holds no denial (or is empty).
+std::string unrecognised_note(std::string_view head);
+
 class PasteNormaliser
 {
 public:

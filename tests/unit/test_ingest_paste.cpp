@@ -163,7 +163,7 @@ TEST_CASE("hard-wrapped records of a mail or commit message are joined")
     CHECK(d[0].pid == 13535);
 }
 
-TEST_CASE("a \\-continued AppArmor record is one denial with its profile and name")
+TEST_CASE("a backslash-continued AppArmor record is one denial with its profile and name")
 {
     const Scan s = scan_path(pastes("forms/backslash-apparmor.txt"));
     CHECK(s.stats.malformed == 0);
@@ -229,7 +229,7 @@ TEST_CASE("a record after prose, a head alone on its line, no-break spaces from 
     CHECK(d[0].permissions == std::vector<std::string>{"execute"});
 }
 
-TEST_CASE("a clean audit.log does not look pasted; each paste form does")
+TEST_CASE("a clean audit.log does not look pasted, each paste form does")
 {
     CHECK_FALSE(ingest::looks_like_paste(test::read_file(test::fixtures_dir() + "/interleaved/input.log")));
     CHECK_FALSE(ingest::looks_like_paste(test::read_file(test::fixtures_dir() + "/formats/input.log")));
@@ -277,4 +277,26 @@ TEST_CASE("every denial quoted in selinux-policy's commit messages is read (682 
     CHECK(s.stats.lines == lines);
     CHECK(s.stats.malformed == 3);
     CHECK(avc == expected - 3);
+}
+
+TEST_CASE("an input with no record recognised says so once, with the format it looks like and the raw command")
+{
+    // the journal's setroubleshoot one-liner (format of setroubleshootd's syslog message)
+    const auto sealert = test::virtdeny(
+        "explain -", "Dec 06 10:00:01 host setroubleshoot[1234]: SELinux is preventing /usr/libexec/qemu-kvm from read "
+                     "access on the file disk.img. For complete SELinux messages run: sealert -l "
+                     "5c1e5d4a-1b7e-4b3c-9a55-5d7c0a3f3e21\n");
+    CHECK(sealert.err.find("<stdin>: no audit record recognised: it looks like setroubleshoot's summary") !=
+          std::string::npos);
+    CHECK(sealert.err.find("sealert -l UUID") != std::string::npos);
+    const auto prose = test::virtdeny("explain -", "the VM does not start\nplease help\n");
+    CHECK(prose.err == "virtdeny: <stdin>: no audit record recognised; raw records come from `ausearch -m "
+                       "AVC,USER_AVC,SELINUX_ERR --raw` (auditd) or `journalctl -k -o cat` (kernel log)\n");
+    // an audit log without denials, or an empty input: nothing to say
+    CHECK(test::virtdeny("explain -", "type=USER_LOGIN msg=audit(1710382510.143:7): pid=1 uid=0 res=success'\n").err.empty());
+    CHECK(test::virtdeny("explain -", "").err.empty());
+    const std::string file = test::temp_dir() + "/notes.txt";
+    test::write_file(file, "the VM does not start\n");
+    const auto mapped = test::virtdeny("explain --threads 2 " + test::shell_quote(file));
+    CHECK(mapped.err.find("notes.txt: no audit record recognised; raw records come from") != std::string::npos);
 }
