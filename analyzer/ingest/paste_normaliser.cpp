@@ -4,6 +4,7 @@
 #include <analyzer/util/text.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <cstring>
 #include <ctime>
 
@@ -464,6 +465,14 @@ std::string unrecognised_note(std::string_view head)
 
 bool looks_like_paste(std::string_view block)
 {
+    {
+        // journalctl output with both renderings of kernel audit records: read them once
+        const std::size_t a = find(block, "]: AVC ");
+        if (a != std::string_view::npos && find(block.substr(a > 32 ? a - 32 : 0, 40), "audit[") != std::string_view::npos
+            && find(block, "type=1400 audit(") != std::string_view::npos) {
+            return true;
+        }
+    }
     RecordParser parser;
     bool last_record = false;
     while (!block.empty()) {
@@ -530,6 +539,43 @@ bool looks_like_paste(std::string_view block)
         }
         last_record = false;
     }
+    return false;
+}
+
+bool PasteNormaliser::seen_in_other_rendering(std::string_view line)
+{
+    const std::int64_t t = parse_syslog_time(line, 2000);
+    if (t == 0) {
+        return false;
+    }
+    Rendered r;
+    r.second = t / 1000;
+    std::string_view body;
+    const std::size_t journald = find(line, "]: AVC ");
+    const std::size_t kernel = find(line, "type=1400 audit(");
+    if (journald != std::string_view::npos && find(line.substr(0, journald), "audit[") != std::string_view::npos) {
+        body = line.substr(journald + 7);
+    } else if (kernel != std::string_view::npos) {
+        const std::size_t close = line.find("): ", kernel);
+        if (close == std::string_view::npos) {
+            return false;
+        }
+        body = line.substr(close + 3);
+        r.kernel = true;
+    } else {
+        return false;
+    }
+    body = util::trim(body);
+    r.body_hash = std::hash<std::string_view>()(body);
+    for (const Rendered& o : m_recent) {
+        if (o.body_hash == r.body_hash && o.kernel != r.kernel && o.second != 0
+            && (o.second - r.second <= 1 && r.second - o.second <= 1)) {
+            m_forms |= paste_two_renderings;
+            return true;
+        }
+    }
+    m_recent[m_recent_next] = r;
+    m_recent_next = (m_recent_next + 1) % k_recent;
     return false;
 }
 
@@ -620,6 +666,10 @@ void PasteNormaliser::emit_logical(std::string_view line, std::uint64_t line_num
     auto one = [&](std::string_view seg) {
         seg = trim_right(seg);
         if (seg.empty()) {
+            return;
+        }
+        if (seen_in_other_rendering(seg)) {
+            ++m_duplicates;
             return;
         }
         if (uninterpret_record(seg, m_rewrite)) {

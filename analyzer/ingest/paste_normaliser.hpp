@@ -24,6 +24,7 @@ enum PasteForm : unsigned {
     paste_prefixed = 1u << 3,      // indentation, "> " quote prefixes
     paste_fenced = 1u << 4,        // Markdown code fences, "----" event separators
     paste_setroubleshoot = 1u << 5,// "SELinux is preventing ..." (sealert / journal one-liner)
+    paste_two_renderings = 1u << 6,// journald's audit[PID]: AVC and the kernel's type=1400 of one record
 };
 
 // How many bytes of an input's start looks_like_paste is given.
@@ -58,6 +59,8 @@ public:
     void finish(const Emit& emit);
 
     unsigned forms() const { return m_forms; }
+    // Records dropped because the same record was already read in the journal's other rendering.
+    std::uint64_t duplicates() const { return m_duplicates; }
 
 private:
     static constexpr std::size_t k_max_split = 64;
@@ -68,6 +71,20 @@ private:
     std::string m_pending;          // a record line that may continue on the next line
     std::uint64_t m_pending_line = 0;
     bool m_has_pending = false;
+    // The same kernel record rendered twice by journalctl: "audit[PID]: AVC BODY" (audit
+    // transport) and "kernel: audit: type=1400 audit(T:S): BODY" (kernel transport), same second.
+    bool seen_in_other_rendering(std::string_view line);
+
+    struct Rendered
+    {
+        std::int64_t second = 0;
+        std::size_t body_hash = 0;
+        bool kernel = false;
+    };
+    static constexpr std::size_t k_recent = 64;
+    Rendered m_recent[k_recent];
+    std::size_t m_recent_next = 0;
+    std::uint64_t m_duplicates = 0;
     std::string m_rewrite;
     std::string m_nbsp;
     unsigned m_forms = 0;
