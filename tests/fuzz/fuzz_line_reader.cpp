@@ -190,7 +190,11 @@ Outcome scan(Mode mode, int fd, const std::string& path, std::string_view data, 
         auto reader = ingest::LineReader::from_fd(fd, path, max_line);
         scanner.scan(*reader, 0);
     } else if (mode == Mode::region) {
+        // the input-level note of scan() and scan_mapped_file (no record recognised) as they give it
+        const ingest::ScanStats before = scanner.stats();
         scanner.scan_region(data.data(), data.size(), 0, 0, true, path, 0, UINT64_MAX, max_line);
+        scanner.note_unrecognised(
+            path, before, ingest::unrecognised_note(data.substr(0, std::min(data.size(), ingest::k_paste_sniff_bytes))));
     } else {
         std::string error;
         const bool ok = ingest::scan_mapped_file(path, 0, scanner, assembler, on_event, registry, diagnostics, options,
