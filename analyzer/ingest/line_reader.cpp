@@ -148,6 +148,13 @@ bool LineReader::fill()
     return true;
 }
 
+std::string_view LineReader::peek(std::size_t n)
+{
+    while (m_end - m_begin < n && fill()) {
+    }
+    return std::string_view(m_buffer.data() + m_begin, std::min(n, m_end - m_begin));
+}
+
 bool LineReader::next(std::string_view& line)
 {
     for (;;) {
@@ -190,6 +197,17 @@ bool LineReader::next(std::string_view& line)
             m_scan_from = m_end;
         }
         if (!fill()) {
+            if (m_end > m_begin && !m_hold_partial && m_eof && m_accept_unterminated && !m_skipping) {
+                ++m_line_number;
+                std::size_t len = m_end - m_begin;
+                if (base[m_begin + len - 1] == '\r') {
+                    --len;
+                }
+                line = std::string_view(m_buffer.data() + m_begin, len);
+                m_begin = m_end;
+                m_scan_from = m_end;
+                return true;
+            }
             if (m_end > m_begin && !m_hold_partial && m_eof) {
                 // A last line without its newline was cut while being written: its
                 // fields cannot be trusted, so it is reported and left out.

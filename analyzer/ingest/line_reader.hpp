@@ -46,6 +46,11 @@ public:
     void set_hold_partial(bool hold) { m_hold_partial = hold; }
     // Follow mode: after next() returned false, true when more data may arrive later.
     void clear_eof() { m_eof = false; }
+    // Up to n bytes of what next() returns from now on, read ahead without consuming them
+    // (the paste sniff at an input's start). Shorter at the end of input.
+    std::string_view peek(std::size_t n);
+    // A last line without newline is read as a line (a paste), not reported as half-written.
+    void set_accept_unterminated(bool accept) { m_accept_unterminated = accept; }
 
 private:
     LineReader(std::unique_ptr<ByteSource> source, std::string name, std::size_t max_line);
@@ -63,6 +68,7 @@ private:
     bool m_eof = false;
     bool m_skipping = false;
     bool m_hold_partial = false;
+    bool m_accept_unterminated = false;
     std::string m_error;
     ErrorHandler m_on_error;
     std::function<void(std::uint64_t)> m_on_block;

@@ -1,5 +1,7 @@
 #include <analyzer/ingest/parallel_scan.hpp>
 
+#include <analyzer/ingest/paste_normaliser.hpp>
+
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -195,6 +197,27 @@ bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Sca
         return false;
     }
     const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+    const ScanStats stats_before = scanner.stats();
+    std::string note;
+    {
+        // pasted text is read through the paste normaliser, line by line (Scanner::scan)
+        std::string head(std::min<std::uint64_t>(size, k_paste_sniff_bytes), '\0');
+        const ssize_t got = head.empty() ? 0 : ::pread(fd, head.data(), head.size(), 0);
+        head.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+        note = unrecognised_note(head);
+        if (looks_like_paste(head)) {
+            auto reader = LineReader::from_fd(fd, path, options.max_line);
+            if (options.on_chunk) {
+                reader->on_block(options.on_chunk);
+            }
+            scanner.scan(*reader, input_index);
+            if (!reader->error().empty()) {
+                error = path + ": " + reader->error();
+                return false;
+            }
+            return true;
+        }
+    }
     const std::size_t chunk_bytes = std::max<std::size_t>(options.chunk_bytes, 64);
     const std::vector<std::uint64_t> ends = chunk_ends(fd, size, chunk_bytes);
     const std::size_t n = ends.size();
@@ -220,6 +243,7 @@ bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Sca
                 options.on_chunk(ends[i]);
             }
         }
+        scanner.note_unrecognised(path, stats_before, note);
         return true;
     }
 
@@ -379,6 +403,9 @@ bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Sca
     work_cv.notify_all();
     for (auto& w : workers) {
         w.join();
+    }
+    if (ok) {
+        scanner.note_unrecognised(path, stats_before, note);
     }
     return ok;
 }

@@ -2,6 +2,7 @@
 
 
 #include <analyzer/ingest/denial_parser.hpp>
+#include <analyzer/ingest/paste_normaliser.hpp>
 
 #include <cstring>
 #include <ctime>
@@ -93,10 +94,40 @@ void Scanner::scan(LineReader& reader, std::uint32_t input_index)
     });
     std::string_view line;
     const std::uint64_t before = reader.bytes_read();
-    while (reader.next(line)) {
-        scan_line(line, reader.name(), reader.line_number(), input_index);
+    const ScanStats stats_before = m_stats;
+    const std::string_view head = reader.peek(k_paste_sniff_bytes);
+    std::string note = head.empty() ? std::string() : unrecognised_note(head);
+    if (looks_like_paste(head)) {
+        // pasted text (ausearch -i, wrapped, quoted, run together): through the normaliser
+        reader.set_accept_unterminated(true);
+        PasteNormaliser normaliser;
+        std::uint64_t logical = 0;
+        const PasteNormaliser::Emit emit = [&](std::string_view l, std::uint64_t number) {
+            scan_line(l, reader.name(), number, input_index, seq_base(input_index, ++logical));
+        };
+        const std::uint64_t lines_before = m_stats.lines;
+        std::uint64_t physical = 0;
+        while (reader.next(line)) {
+            ++physical;
+            normaliser.feed(line, reader.line_number(), emit);
+        }
+        normaliser.finish(emit);
+        m_stats.lines = lines_before + physical;  // the input's lines, not the records made of them
+    } else {
+        while (reader.next(line)) {
+            scan_line(line, reader.name(), reader.line_number(), input_index);
+        }
     }
     m_stats.bytes += reader.bytes_read() - before;
+    note_unrecognised(reader.name(), stats_before, note);
+}
+
+void Scanner::note_unrecognised(std::string_view input_name, const ScanStats& before, const std::string& note)
+{
+    // never silently nothing: one line when an input held no record virtdeny reads
+    if (!note.empty() && m_stats.records == before.records && m_stats.lines > before.lines) {
+        m_diagnostics.error(std::string(input_name) + ": " + note);
+    }
 }
 
 RegionPos Scanner::scan_region(const char* data, std::size_t size, std::uint64_t offset, std::uint64_t first_line,

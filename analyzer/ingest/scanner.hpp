@@ -95,6 +95,9 @@ public:
                           std::size_t max_line = LineReader::k_default_max_line);
 
     const ScanStats& stats() const { return m_stats; }
+    // After an input: when it held no record virtdeny reads, says so once on stderr with `note`
+    // (unrecognised_note of its start; empty: nothing said).
+    void note_unrecognised(std::string_view input_name, const ScanStats& before, const std::string& note);
     void add_stats(const ScanStats& stats) { m_stats += stats; }
 
 private:

@@ -5,16 +5,24 @@
 //    half-written last line reported with their line numbers and skipped, one CR dropped;
 //  - the streaming scan (LineReader), the mapped scan (Scanner::scan_region) and the
 //    parallel scan (scan_file_in_chunks, two threads, tiny chunks) give the same events,
-//    VM registry, statistics and messages.
+//    VM registry, statistics and messages; an input that looks pasted (looks_like_paste) is
+//    read by the stream and parallel scans through the paste normaliser (the mapped region
+//    scan has no paste path, so it is compared only on other inputs);
+//  - the paste normaliser (joiner and splitter) over the same lines: every line it emits is
+//    non-empty, holds no newline, and an ausearch -i record it made raw again parses as a
+//    record with its stamp.
 #include "fuzz_support.hpp"
 
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/ingest/event_assembler.hpp>
 #include <analyzer/ingest/line_reader.hpp>
 #include <analyzer/ingest/parallel_scan.hpp>
+#include <analyzer/ingest/paste_normaliser.hpp>
+#include <analyzer/ingest/record_parser.hpp>
 #include <analyzer/ingest/scanner.hpp>
 #include <analyzer/util/diagnostics.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <sys/mman.h>
@@ -183,7 +191,11 @@ Outcome scan(Mode mode, int fd, const std::string& path, std::string_view data, 
         auto reader = ingest::LineReader::from_fd(fd, path, max_line);
         scanner.scan(*reader, 0);
     } else if (mode == Mode::region) {
+        // the input-level note of scan() and scan_file_in_chunks (no record recognised) as they give it
+        const ingest::ScanStats before = scanner.stats();
         scanner.scan_region(data.data(), data.size(), 0, 0, true, path, 0, UINT64_MAX, max_line);
+        scanner.note_unrecognised(
+            path, before, ingest::unrecognised_note(data.substr(0, std::min(data.size(), ingest::k_paste_sniff_bytes))));
     } else {
         std::string error;
         const bool ok = ingest::scan_file_in_chunks(path, 0, scanner, assembler, on_event, diagnostics, options, error);
@@ -240,13 +252,39 @@ int one_input(const std::uint8_t* bytes, std::size_t size)
     options.chunk_bytes = 64 + (b2 & 0x0f) * 16;
     options.sync_lines = 1 + (b2 >> 4);
     options.max_line = max_line;
+    const bool pasted = ingest::looks_like_paste(data.substr(0, std::min(data.size(), ingest::k_paste_sniff_bytes)));
     const Outcome stream = scan(Mode::stream, fd, path, data, max_line, options, false);
-    const Outcome region = scan(Mode::region, fd, path, data, max_line, options, false);
-    same_outcome(stream, region);
-    const Outcome region_seq = scan(Mode::region, fd, path, data, max_line, options, true);
-    const Outcome parallel = scan(Mode::parallel, fd, path, data, max_line, options, true);
-    same_outcome(region_seq, parallel);
+    if (pasted) {
+        const Outcome parallel = scan(Mode::parallel, fd, path, data, max_line, options, false);
+        same_outcome(stream, parallel);
+    } else {
+        const Outcome region = scan(Mode::region, fd, path, data, max_line, options, false);
+        same_outcome(stream, region);
+        const Outcome region_seq = scan(Mode::region, fd, path, data, max_line, options, true);
+        const Outcome parallel = scan(Mode::parallel, fd, path, data, max_line, options, true);
+        same_outcome(region_seq, parallel);
+    }
     ::close(fd);
+
+    // the paste normaliser's joiner and splitter over the same lines
+    ingest::PasteNormaliser normaliser;
+    ingest::RecordParser parser;
+    std::string raw;
+    const ingest::PasteNormaliser::Emit emit = [&](std::string_view l, std::uint64_t number) {
+        FUZZ_CHECK(!l.empty());
+        FUZZ_CHECK(l.find('\n') == std::string_view::npos);
+        FUZZ_CHECK(number >= 1 && number <= expected.size());
+        if (ingest::uninterpret_record(l, raw)) {
+            FUZZ_CHECK(parser.parse(raw) == ingest::LineKind::records);
+            FUZZ_CHECK(parser.record(0).has_stamp);
+        }
+    };
+    for (const Line& line : expected) {
+        if (!line.error) {
+            normaliser.feed(line.text, line.number, emit);
+        }
+    }
+    normaliser.finish(emit);
     return 0;
 }
 

@@ -1,0 +1,324 @@
+// Pasted denials (fixtures/pastes): ausearch -i records, wrapped, "\"-continued, quoted,
+// fenced, CRLF and run-together lines are read as the records they were, fields intact, through
+// the same Scanner::scan an input takes in `virtdeny explain`. The texts are real commit
+// messages of fedora-selinux/selinux-policy (fixtures/pastes/selinux-policy) or forms derived
+// from real records (fixtures/pastes/forms, see its README).
+#include "../support.hpp"
+
+#include <analyzer/correlate/vm_registry.hpp>
+#include <analyzer/ingest/event_assembler.hpp>
+#include <analyzer/ingest/line_reader.hpp>
+#include <analyzer/ingest/paste_normaliser.hpp>
+#include <analyzer/ingest/record_parser.hpp>
+#include <analyzer/ingest/scanner.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <ctime>
+#include <regex>
+#include <sstream>
+
+using namespace virtdeny;
+
+namespace {
+
+struct Scan
+{
+    std::vector<model::Event> events;
+    ingest::ScanStats stats;
+    std::uint64_t bad_lines = 0;
+    std::vector<model::Denial> denials() const
+    {
+        std::vector<model::Denial> out;
+        for (const auto& e : events) {
+            out.insert(out.end(), e.denials.begin(), e.denials.end());
+        }
+        return out;
+    }
+};
+
+// ausearch -i dates are the local time of the host that ran it: read in TZ, UTC here
+struct UtcZone
+{
+    UtcZone()
+    {
+        ::setenv("TZ", "UTC", 1);
+        ::tzset();
+    }
+};
+
+Scan scan_path(const std::string& path)
+{
+    static UtcZone utc;
+    Scan out;
+    correlate::VmRegistry registry;
+    ingest::EventAssembler assembler([&](model::Event& ev) { out.events.push_back(ev); });
+    util::Diagnostics diagnostics(nullptr);
+    ingest::Scanner scanner(assembler, registry, diagnostics);
+    scanner.set_default_year(2024, true);
+    std::string error;
+    auto reader = ingest::LineReader::open(path, error);
+    REQUIRE(reader);
+    scanner.scan(*reader, 0);
+    assembler.flush_all();
+    out.stats = scanner.stats();
+    out.bad_lines = diagnostics.bad_lines();
+    return out;
+}
+
+Scan scan_text(const std::string& text)
+{
+    const std::string path = test::temp_dir() + "/paste.txt";
+    test::write_file(path, text);
+    return scan_path(path);
+}
+
+std::string pastes(const std::string& rel)
+{
+    return test::fixtures_dir() + "/pastes/" + rel;
+}
+
+} // namespace
+
+TEST_CASE("ausearch -i records are read as raw ones: stamp, grouping by serial, fields unquoted by ausearch")
+{
+    // selinux-policy 51776c857cb6: PROCTITLE, EXECVE, SYSCALL and three AVCs of serial 1406
+    const Scan s = scan_path(pastes("selinux-policy/virt/51776c857cb6.txt"));
+    CHECK(s.stats.malformed == 0);
+    REQUIRE(s.events.size() == 1);
+    const model::Event& e = s.events[0];
+    CHECK(e.serial == 1406);
+    CHECK(e.time_ms == 1725958939765);  // 09/10/2024 09:02:19.765 read as UTC
+    CHECK(e.proctitle == "/usr/bin/mount -o nodev,nosuid,noexec -t auto /dev/vdb1 /var/lib/libvirt/images/vm-mountpoint-1");
+    CHECK(e.exe == "/usr/bin/mount");
+    CHECK(e.comm == "mount");
+    CHECK(e.pid == 7232);
+    CHECK(e.subj == "system_u:system_r:virtstoraged_t:s0");
+    REQUIRE(e.denials.size() == 3);
+    CHECK(e.denials[0].permissions == std::vector<std::string>{"map"});
+    CHECK(e.denials[0].path == "/usr/bin/mount");
+    CHECK(e.denials[0].comm == "mount");
+    CHECK(e.denials[0].tclass == "file");
+    CHECK_FALSE(e.denials[0].enforced);
+    CHECK(e.denials[2].name == "mount");
+    CHECK(e.denials[2].comm == "rpc-virtstorage");
+    CHECK(e.denials[2].tcontext == "system_u:object_r:mount_exec_t:s0");
+}
+
+TEST_CASE("ausearch -i: a bare name that looks like hex stays text (name=5600 is a /proc directory)")
+{
+    // selinux-policy 25beab373ecb: { search } on /proc/5600 (name=5600), raw it would be hex-decoded
+    const Scan s = scan_path(pastes("selinux-policy/virt/25beab373ecb.txt"));
+    CHECK(s.stats.malformed == 0);
+    const auto d = s.denials();
+    REQUIRE(d.size() == 3);
+    CHECK(d[2].name == "5600");
+    CHECK(d[2].comm == "prio-rpc-virtqe");
+    CHECK(d[0].path == "/proc/5600/stat");
+}
+
+TEST_CASE("ausearch -i date renderings of other locales and a path with spaces")
+{
+    const std::string body = " : avc:  denied  { read } for  pid=7 comm=qemu-kvm name=my disk.img dev=\"dm-0\" ino=5 "
+                             "scontext=system_u:system_r:svirt_t:s0:c1,c2 tcontext=unconfined_u:object_r:user_home_t:s0 "
+                             "tclass=file permissive=0\n";
+    for (const char* stamp : {"02/06/2025 12:31:15.483:1776)", "06.02.2025 12:31:15.483:1776)",
+                              "6.2.2025 12:31:15.483:1776)", "2025-02-06 12:31:15.483:1776)", "02/06/25 12:31:15.483:1776)"}) {
+        INFO(stamp);
+        const Scan s = scan_text(std::string("type=AVC msg=audit(") + stamp + body);
+        CHECK(s.stats.malformed == 0);
+        const auto d = s.denials();
+        REQUIRE(d.size() == 1);
+        CHECK(d[0].time_ms == 1738845075483);
+        CHECK(d[0].serial == 1776);
+        CHECK(d[0].name == "my disk.img");
+        CHECK(d[0].comm == "qemu-kvm");
+    }
+}
+
+TEST_CASE("ausearch -i: a value holding a quote is hex-encoded as the kernel does, not cut")
+{
+    std::string raw;
+    REQUIRE(ingest::uninterpret_record(
+        "node=hv1 type=AVC msg=audit(02/06/2025 12:31:15.483:1776) : avc:  denied  { read } for  pid=7 comm=a\"b "
+        "path=/x scontext=a:b:c:s0 tcontext=a:b:d:s0 tclass=file permissive=0",
+        raw));
+    CHECK(raw.rfind("node=hv1 type=AVC msg=audit(", 0) == 0);
+    CHECK(raw.find("comm=612262 path=\"/x\"") != std::string::npos);
+    CHECK_FALSE(ingest::uninterpret_record("type=AVC msg=audit(1738845075.483:1776): avc:  denied", raw));
+    CHECK_FALSE(ingest::uninterpret_record("type=AVC msg=audit(13/45/2025 12:31:15.483:1776) : x=1", raw));
+}
+
+TEST_CASE("hard-wrapped records of a mail or commit message are joined")
+{
+    // selinux-policy 046fd1a1cc5d: fwupd AVCs wrapped at 72 columns
+    const Scan s = scan_path(pastes("selinux-policy/046fd1a1cc5d.txt"));
+    CHECK(s.stats.malformed == 0);
+    const auto d = s.denials();
+    REQUIRE(d.size() >= 4);
+    CHECK(d[0].path == "/etc/pki/fwupd-metadata/GPG-KEY-Linux-Vendor-Firmware-Service");
+    CHECK(d[0].tcontext == "system_u:object_r:cert_t:s0");
+    CHECK(d[0].tclass == "file");
+    CHECK(d[0].pid == 13535);
+}
+
+TEST_CASE("a backslash-continued AppArmor record is one denial with its profile and name")
+{
+    const Scan s = scan_path(pastes("forms/backslash-apparmor.txt"));
+    CHECK(s.stats.malformed == 0);
+    const auto d = s.denials();
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].profile == "libvirt-d8a61f0e-4b27-4c93-8e05-a7c2f9b3d146");
+    CHECK(d[0].name == "/dev/vfio/42");
+    CHECK(d[0].comm == "qemu-system-x86");
+    CHECK(d[0].denied_mask == "wr");
+    CHECK(d[0].fsuid == 64055);
+}
+
+TEST_CASE("quoted (> ), fenced and CRLF ausearch -i text reads as the clean records")
+{
+    const Scan quoted = scan_path(pastes("forms/quoted-fenced-crlf.txt"));
+    const Scan clean = scan_path(pastes("selinux-policy/virt/51776c857cb6.txt"));
+    CHECK(quoted.stats.malformed == 0);
+    REQUIRE(quoted.events.size() == 1);
+    REQUIRE(clean.events.size() == 1);
+    CHECK(quoted.events[0].proctitle == clean.events[0].proctitle);
+    REQUIRE(quoted.events[0].denials.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(quoted.events[0].denials[i].path == clean.events[0].denials[i].path);
+        CHECK(quoted.events[0].denials[i].name == clean.events[0].denials[i].name);
+        CHECK(quoted.events[0].denials[i].permissions == clean.events[0].denials[i].permissions);
+    }
+}
+
+TEST_CASE("records run together on one line are split")
+{
+    const Scan s = scan_path(pastes("forms/run-together.txt"));
+    CHECK(s.stats.malformed == 0);
+    REQUIRE(s.events.size() == 1);
+    const model::Event& e = s.events[0];
+    CHECK(e.proctitle == "/usr/sbin/virtqemud --timeout 120");
+    CHECK(e.exe == "/usr/sbin/virtqemud");
+    REQUIRE(e.paths.size() == 1);
+    CHECK(e.paths[0].name == "/proc/5600/stat");
+    REQUIRE(e.denials.size() == 3);
+    CHECK(e.denials[0].path == "/proc/5600/stat");
+    CHECK(e.denials[2].tclass == "dir");
+}
+
+TEST_CASE("a record after prose, a head alone on its line, no-break spaces from a web page")
+{
+    const Scan prose = scan_text(
+        "Example of denial: type=AVC msg=audit(1718360046.297:1211): avc:  denied  { write } for  pid=1 comm=\"ip\" "
+        "path=\"/var/log/pluto.log\" dev=\"vda2\" ino=1 scontext=system_u:system_r:ifconfig_t:s0 "
+        "tcontext=system_u:object_r:ipsec_log_t:s0 tclass=file permissive=0\n");
+    CHECK(prose.denials().size() == 1);
+    // selinux-policy 8fa996c8f9d8: "type=AVC msg=audit(...) :" then the avc: text on the next line
+    const Scan head = scan_path(pastes("selinux-policy/8fa996c8f9d8.txt"));
+    CHECK(head.stats.malformed == 0);
+    REQUIRE(head.denials().size() == 1);
+    CHECK(head.denials()[0].permissions == std::vector<std::string>{"watch_mount", "watch_with_perm"});
+    const Scan nbsp = scan_text("type=AVC msg=audit(06/29/2024 07:07:58.615:3442) : avc:\xc2\xa0 denied\xc2\xa0 { execute } "
+                                "for\xc2\xa0 pid=2 comm=bitlbee name=gst-plugin-scanner dev=\"xvda4\" ino=8 "
+                                "scontext=system_u:system_r:bitlbee_t:s0 tcontext=system_u:object_r:bin_t:s0 "
+                                "tclass=file permissive=0\xc2\xa0\n");
+    const auto d = nbsp.denials();
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].name == "gst-plugin-scanner");
+    CHECK(d[0].permissions == std::vector<std::string>{"execute"});
+}
+
+TEST_CASE("a clean audit.log does not look pasted, each paste form does")
+{
+    CHECK_FALSE(ingest::looks_like_paste(test::read_file(test::fixtures_dir() + "/interleaved/input.log")));
+    CHECK_FALSE(ingest::looks_like_paste(test::read_file(test::fixtures_dir() + "/nfs-image/input.log")));
+    CHECK_FALSE(ingest::looks_like_paste(test::read_file(test::fixtures_dir() + "/vfio-group/input.log")));
+    // journald's audit[PID]: AVC next to kernel type=1400 lines: read line by line to drop a record
+    // rendered twice (their goldens are the same either way)
+    CHECK(ingest::looks_like_paste(test::read_file(test::fixtures_dir() + "/formats/input.log")));
+    CHECK(ingest::looks_like_paste(test::read_file(test::fixtures_dir() + "/seed-003-libvirtd-profile/input.log")));
+    CHECK_FALSE(ingest::looks_like_paste(test::read_file(test::fixtures_dir() + "/bad-input/input.log")));
+    CHECK_FALSE(ingest::looks_like_paste(test::read_file(test::fixtures_dir() + "/fleet-audisp-remote/input.log")));
+    for (const char* f : {"forms/backslash-apparmor.txt", "forms/quoted-fenced-crlf.txt", "forms/run-together.txt",
+                          "selinux-policy/046fd1a1cc5d.txt", "selinux-policy/virt/51776c857cb6.txt"}) {
+        INFO(f);
+        CHECK(ingest::looks_like_paste(test::read_file(pastes(f))));
+    }
+}
+
+TEST_CASE("every denial quoted in selinux-policy's commit messages is read (682 messages)")
+{
+    // all.txt.gz: scripts/extract-policy-avcs over fedora-selinux/selinux-policy at fd1d99621ded,
+    // each message after a "==> selinux-policy commit HASH <==" line. Independent count: the
+    // "avc: denied" and apparmor="DENIED" texts. Three AVCs are cut short in the messages
+    // themselves (795a04994799, a02aa17af1bd, ed24affc29f3): malformed, and nothing else is.
+    const std::string path = pastes("selinux-policy/all.txt.gz");
+    std::string error;
+    auto reader = ingest::LineReader::open(path, error);
+    REQUIRE(reader);
+    std::uint64_t messages = 0;
+    std::uint64_t lines = 0;
+    std::string text;
+    std::string_view line;
+    while (reader->next(line)) {
+        ++lines;
+        messages += line.rfind("==> selinux-policy commit ", 0) == 0;
+        text.append(line.data(), line.size());
+        text += '\n';
+    }
+    // over the whole text (quotes wrap between "avc:" and "denied"); two were copied from a web
+    // page with no-break spaces (U+00A0) there
+    static const std::regex k_denied("avc:(\\s|\xc2\xa0)+denied|apparmor=\"DENIED\"");
+    const auto expected = static_cast<std::uint64_t>(
+        std::distance(std::sregex_iterator(text.begin(), text.end(), k_denied), std::sregex_iterator()));
+    CHECK(messages == 682);
+    CHECK(expected == 908);
+    const Scan s = scan_path(path);
+    std::uint64_t avc = 0;
+    for (const auto& d : s.denials()) {
+        avc += d.record_type != "SELINUX_ERR";
+    }
+    CHECK(s.stats.lines == lines);
+    CHECK(s.stats.malformed == 3);
+    CHECK(avc == expected - 3);
+}
+
+TEST_CASE("an input with no record recognised says so once, with the format it looks like and the raw command")
+{
+    // the journal's setroubleshoot one-liner (format of setroubleshootd's syslog message)
+    const auto sealert = test::virtdeny(
+        "explain -", "Dec 06 10:00:01 host setroubleshoot[1234]: SELinux is preventing /usr/libexec/qemu-kvm from read "
+                     "access on the file disk.img. For complete SELinux messages run: sealert -l "
+                     "5c1e5d4a-1b7e-4b3c-9a55-5d7c0a3f3e21\n");
+    CHECK(sealert.err.find("<stdin>: no audit record recognised: it looks like setroubleshoot's summary") !=
+          std::string::npos);
+    CHECK(sealert.err.find("sealert -l UUID") != std::string::npos);
+    const auto prose = test::virtdeny("explain -", "the VM does not start\nplease help\n");
+    CHECK(prose.err == "virtdeny: <stdin>: no audit record recognised; raw records come from `ausearch -m "
+                       "AVC,USER_AVC,SELINUX_ERR --raw` (auditd) or `journalctl -k -o cat` (kernel log)\n");
+    // an audit log without denials, or an empty input: nothing to say
+    CHECK(test::virtdeny("explain -", "type=USER_LOGIN msg=audit(1710382510.143:7): pid=1 uid=0 res=success'\n").err.empty());
+    CHECK(test::virtdeny("explain -", "").err.empty());
+    const std::string file = test::temp_dir() + "/notes.txt";
+    test::write_file(file, "the VM does not start\n");
+    const auto mapped = test::virtdeny("explain --threads 2 " + test::shell_quote(file));
+    CHECK(mapped.err.find("notes.txt: no audit record recognised; raw records come from") != std::string::npos);
+}
+
+TEST_CASE("journalctl's two renderings of one kernel record count once")
+{
+    // journalctl (short) shows an AppArmor denial from the audit transport (audit[PID]: AVC) and the
+    // kernel transport (kernel: audit: type=1400 ...) with the same body and second
+    const std::string r = "apparmor=\"DENIED\" operation=\"open\" profile=\"libvirt-d8a61f0e-4b27-4c93-8e05-a7c2f9b3d146\" "
+                          "name=\"/dev/vfio/42\" pid=7760 comm=\"qemu-system-x86\" requested_mask=\"wr\" denied_mask=\"wr\" "
+                          "fsuid=64055 ouid=0";
+    const Scan twice = scan_text("Mar 05 21:14:08 gpu-host audit[7760]: AVC " + r + "\n" +
+                                 "Mar 05 21:14:08 gpu-host kernel: audit: type=1400 audit(1709673248.871:391): " + r + "\n");
+    REQUIRE(twice.denials().size() == 1);
+    CHECK(twice.denials()[0].name == "/dev/vfio/42");  // the first rendering read is kept
+    // a different denial in the same second, and the same denial a minute later, are not duplicates
+    const Scan two = scan_text("Mar 05 21:14:08 gpu-host audit[7760]: AVC " + r + "\n" +
+                               "Mar 05 21:15:08 gpu-host kernel: audit: type=1400 audit(1709673308.871:392): " + r + "\n");
+    CHECK(two.denials().size() == 2);
+}
