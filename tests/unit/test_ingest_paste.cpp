@@ -55,7 +55,8 @@ Scan scan_path(const std::string& path)
     correlate::VmRegistry registry;
     ingest::EventAssembler assembler([&](model::Event& ev) { out.events.push_back(ev); });
     util::Diagnostics diagnostics(nullptr);
-    ingest::Scanner scanner(assembler, registry, diagnostics);
+    ingest::Scanner scanner(assembler, diagnostics);
+    scanner.on_virt([&](const ingest::Record& r) { registry.add(r); });
     scanner.set_default_year(2024, true);
     std::string error;
     auto reader = ingest::LineReader::open(path, error);
