@@ -256,7 +256,7 @@ std::string dbus_rule(const model::Finding& f)
     return text + ",";
 }
 
-AppArmorRule apparmor_rule(const model::Finding& f)
+AppArmorRule apparmor_rule(const model::Finding& f, const std::string& extra_letters)
 {
     AppArmorRule rule;
     const model::Denial& d = f.sample;
@@ -345,11 +345,13 @@ AppArmorRule apparmor_rule(const model::Finding& f)
         return rule;
     }
     if (f.tclass == "file" && !f.path.empty() && f.path.front() == '/') {
-        const std::string perms = apparmor_file_perms(f);
+        const std::string perms = apparmor_merge_perms(apparmor_file_perms(f), extra_letters);
         if (perms.empty()) {
             return rule;
         }
-        rule.text = std::string(is_owner(f) ? "owner " : "") + apparmor_quote_file_path(f.path) + " " + perms + ",";
+        rule.glob = apparmor_quote_file_path(f.path);
+        rule.perms = perms;
+        rule.text = std::string(is_owner(f) ? "owner " : "") + rule.glob + " " + perms + ",";
     }
     return rule;
 }

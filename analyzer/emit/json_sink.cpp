@@ -24,6 +24,15 @@ ordered_json text(const std::string& s)
     return util::sanitize_utf8(s);
 }
 
+ordered_json text_array(const std::vector<std::string>& items)
+{
+    ordered_json out = ordered_json::array();
+    for (const std::string& item : items) {
+        out.push_back(text(item));
+    }
+    return out;
+}
+
 // The JSON text, also safe to print on a terminal: nlohmann writes the C0 controls as \u00XX
 // but DEL, the C1 controls (U+0080..U+009F, which can start terminal sequences) and the
 // bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069, which
@@ -141,6 +150,13 @@ std::string finding_advice_json(const model::Finding& f)
         x["scope"] = model::to_string(fix.scope);
         x["text"] = text(fix.text);
         x["note"] = text(fix.note);
+        x["effect"] = model::to_string(fix.effect);
+        ordered_json breadth;
+        breadth["vms"] = model::to_string(fix.breadth.vms);
+        breadth["subjects"] = text_array(fix.breadth.subjects);
+        breadth["targets"] = text_array(fix.breadth.targets);
+        breadth["permissions"] = text_array(fix.breadth.permissions);
+        x["breadth"] = breadth;
         fixes.push_back(x);
     }
     j["fixes"] = fixes;

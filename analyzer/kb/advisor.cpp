@@ -1,11 +1,13 @@
 #include <analyzer/kb/advisor.hpp>
 #include <analyzer/util/text.hpp>
 
+#include <analyzer/correlate/correlator.hpp>
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/emit/apparmor_writer.hpp>
 #include <analyzer/emit/selinux_writer.hpp>
 #include <analyzer/kb/boolean_advice.hpp>
 #include <analyzer/kb/cause_template.hpp>
+#include <analyzer/kb/fix_check.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -88,29 +90,103 @@ std::string split_role(const std::string& context)
     return b == std::string::npos ? std::string() : util::printable(context.substr(a + 1, b - a - 1));
 }
 
+model::Grant selinux_allow_grant(const model::Finding& f)
+{
+    model::Grant g;
+    g.kind = model::GrantKind::selinux_allow;
+    g.subjects = {std::string(correlate::context_type(f.subject))};
+    g.targets = {f.tclass == "process" || f.tclass == "capability" ? std::string("self")
+                                                                     : std::string(correlate::context_type(f.tcontext))};
+    g.tclass = f.tclass;
+    g.perms = f.permissions;
+    return g;
+}
+
+// An AppArmor rule in file: per VM when file is the VM's own profile include.
+model::Grant apparmor_grant(const model::Finding& f, const std::string& glob, const std::string& perms,
+                            const std::string& file)
+{
+    model::Grant g;
+    g.kind = model::GrantKind::apparmor_rule;
+    g.subjects = {f.subject};
+    if (!glob.empty()) {
+        g.targets = {glob};
+    }
+    if (!perms.empty()) {
+        g.perms = {perms};
+    }
+    g.per_vm = !correlate::libvirt_profile_uuid(f.subject).empty() && !file.empty()
+        && file == emit::apparmor_target_file(f);
+    return g;
+}
+
 void add_generic_fixes(model::Finding& f)
 {
     model::Fix fix;
     fix.scope = default_scope(f);
     if (f.mac == model::Mac::apparmor) {
+        const emit::AppArmorRule rule = emit::apparmor_rule(f);
         fix.kind = "apparmor-rule";
-        fix.text = emit::apparmor_rule(f).text;
+        fix.text = rule.text;
         fix.file = emit::apparmor_target_file(f);
         fix.note = "Allows only the denied access." + apparmor_persistence_note(f);
+        fix.grant = apparmor_grant(f, rule.glob, rule.perms, fix.file);
     } else {
         fix.kind = "selinux-allow";
         fix.text = emit::selinux_allow_rule(f);
         fix.note = "Allows only the denied permissions for this source and target type, in a local module.";
+        fix.grant = selinux_allow_grant(f);
     }
     if (!fix.text.empty()) {
         f.fixes.push_back(std::move(fix));
     }
 }
 
-void add_cause_fixes(model::Finding& f, const CauseRule& cause, const TemplateContext& context)
+// What a rule's fix grants: from its relabel / level / libvirt_does keys, the placeholder
+// that wrote its rule, or its kind.
+void set_cause_grant(const model::Finding& f, const CauseFix& rule_fix, const TemplateContext& context,
+                     model::Fix& fix, model::Grant placeholder)
+{
+    model::Grant& g = fix.grant;
+    if (!rule_fix.relabel.empty()) {
+        g.kind = model::GrantKind::relabel;
+        g.to_type = rule_fix.relabel;
+        g.targets = {f.path};
+        g.per_vm = rule_fix.level == "vm";  // chcon to the VM's own categories
+    } else if (rule_fix.level == "vm") {
+        g.kind = model::GrantKind::relevel;
+        g.level = std::string(correlate::mcs_level(f.subject));
+        g.targets = {f.path};
+        g.per_vm = true;
+    } else if (rule_fix.level == "shared") {
+        g.kind = model::GrantKind::shared_level;
+        g.level = "s0";
+        g.targets = {f.path};
+    } else if (!rule_fix.libvirt_does.empty()) {
+        g.kind = model::GrantKind::managed;
+        g.per_vm = rule_fix.scope == model::Scope::domain;
+        if (auto reason = expand_template(rule_fix.libvirt_does, context)) {
+            fix.effect = model::Effect::allows;
+            fix.effect_reason = *reason;
+        }
+    } else if (fix.kind == "selinux-allow") {
+        g = selinux_allow_grant(f);
+    } else if (fix.kind == "apparmor-rule") {
+        g = apparmor_grant(f, placeholder.targets.empty() ? std::string() : placeholder.targets.front(),
+                           placeholder.perms.empty() ? std::string() : placeholder.perms.front(), fix.file);
+        if (placeholder.kind != model::GrantKind::apparmor_rule) {
+            g.kind = model::GrantKind::apparmor_rule;  // a non-file rule: exact by construction
+        }
+    }
+}
+
+void add_cause_fixes(model::Finding& f, const CauseRule& cause, TemplateContext& context)
 {
     for (const CauseFix& rule_fix : cause.fixes) {
+        model::Grant placeholder;
+        context.grant = &placeholder;
         auto text = expand_template(rule_fix.text, context);
+        context.grant = nullptr;
         auto note = expand_template(rule_fix.note, context);
         auto file = expand_template(rule_fix.file, context);
         if (!text || !note || !file || has_fix(f, rule_fix.kind, rule_fix.scope, *text)) {
@@ -126,6 +202,7 @@ void add_cause_fixes(model::Finding& f, const CauseRule& cause, const TemplateCo
             fix.file = emit::apparmor_target_file(f);
             fix.note += apparmor_persistence_note(f);
         }
+        set_cause_grant(f, rule_fix, context, fix, std::move(placeholder));
         f.fixes.push_back(std::move(fix));
     }
 }
@@ -170,6 +247,10 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
         fix.kind = "selinux-fcontext";
         fix.scope = f.domain ? model::Scope::domain : model::Scope::host;
         fix.text = "chcon -l " + std::string(level) + " -- " + emit::shell_quote(f.path);
+        fix.grant.kind = model::GrantKind::relevel;
+        fix.grant.level = std::string(level);
+        fix.grant.targets = {f.path};
+        fix.grant.per_vm = true;
         fix.note = "Gives the file this VM's categories (" + std::string(level) + ", it has "
             + util::printable(object_level)
             + "), so only this VM may use it. libvirt does this itself when it starts a VM with dynamic labels, unless "
@@ -182,11 +263,25 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
         fix.kind = "libvirt-xml";
         fix.scope = model::Scope::domain;
         fix.text = "<shareable/>";
+        fix.grant.kind = model::GrantKind::shared_level;
+        fix.grant.level = "s0";
+        fix.grant.targets = {f.path};
         fix.note = "Only when this image is meant to be used by several VMs at once: in the <disk> of each of them, it "
                    "makes libvirt label the image without categories (s0), so every VM may use it.";
         out.push_back(std::move(fix));
     }
     return out;
+}
+
+// An MCS denial told from the contexts alone (no policy to ask): the types may be allowed,
+// the categories are not.
+std::string mcs_sentence(const model::Finding& f)
+{
+    return " The object's categories (" + util::printable(correlate::mcs_level(f.tcontext))
+        + ") are not within the process's (" + util::printable(correlate::mcs_level(f.subject))
+        + "): sVirt's MCS constraint keeps each VM to files with its own categories, so no allow rule or boolean "
+          "can help. A file with another VM's categories is usually in use by that VM, was copied with its old "
+          "label, or was relabelled for another VM while this one ran.";
 }
 
 std::string boolean_list(const std::vector<PolicyBoolean>& booleans)
@@ -229,8 +324,15 @@ std::vector<model::Fix> policy_boolean_fixes(const PolicyAnswer& answer, const s
         fix.note = "Host-wide, not only this VM:" + desc + " It is " + (b.current ? "on" : "off") + " in "
             + policy_label(policy_path) + "; setting it to " + value + " allows all its "
             + (opens.empty() ? std::string("conditional rules") : describe_grants(opens)) + ".";
+        fix.grant.kind = model::GrantKind::boolean;
+        fix.grant.boolean = b.name;
+        fix.grant.boolean_value = !b.current;
         if (b.constraint_remains) {
-            fix.note += " A constraint would still deny this access.";
+            fix.effect = model::Effect::insufficient;
+            fix.effect_reason = "a constraint would still deny this access in " + policy_label(policy_path);
+        } else {
+            fix.effect = model::Effect::allows;
+            fix.effect_reason = policy_label(policy_path) + " allows the access with " + b.name + " set to " + value;
         }
         out.push_back(std::move(fix));
     }
@@ -337,15 +439,21 @@ std::string apply_policy_answer(model::Finding& f, const PolicyAnswer& a, const 
     return text;
 }
 
+Advisor::Advisor(const KnowledgeBase& kb, const correlate::DomainXmlIndex* xml, const PolicyQuery* policy)
+    : m_kb(kb), m_xml(xml), m_policy(policy), m_access(policy, kb.te_lookup())
+{
+}
+
 void Advisor::advise(model::Finding& f) const
 {
     f.device = m_kb.devices.classify(f, m_xml);
+    f.xml_source = xml_device_source(f, m_xml);
     const CauseRule* cause = m_kb.causes.match(f);
     if (cause && !cause->device.empty()) {
         f.device = cause->device;
     }
     f.explanation = generic_explanation(f);
-    const TemplateContext context{f, m_xml};
+    TemplateContext context{f, m_xml, cause ? cause->needs_apparmor : std::string(), nullptr};
     if (cause) {
         f.rule_id = cause->id;
         if (auto text = expand_template(cause->explanation, context)) {
@@ -370,6 +478,20 @@ void Advisor::advise(model::Finding& f) const
     if (answer) {
         f.explanation += apply_policy_answer(f, *answer, m_policy->path(), m_kb.booleans);
     }
+    if (f.mac == model::Mac::selinux && !(answer && answer->evaluated())
+        && AccessModel::mcs_denies(f.subject, f.tcontext, f.tclass, f.permissions)) {
+        f.explanation += mcs_sentence(f);
+        std::vector<model::Fix> relabel = mcs_fixes(f);
+        for (model::Fix& fix : f.fixes) {
+            if (!has_fix_in(relabel, fix)) {
+                relabel.push_back(std::move(fix));
+            }
+        }
+        f.fixes = std::move(relabel);
+    }
+    const Needs needs = needs_of(f, cause ? cause->needs_selinux : std::vector<std::string>{},
+                                 cause ? cause->needs_apparmor : std::string());
+    f.explanation += check_and_rank(f, needs, m_access, m_kb.booleans);
     f.explanation += not_enforced_suffix(f);
 }
 

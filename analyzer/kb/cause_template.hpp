@@ -23,12 +23,18 @@ struct TemplateContext
 {
     const model::Finding& finding;
     const correlate::DomainXmlIndex* xml = nullptr;
+    std::string needs_apparmor;         // AppArmor letters the rule's device needs beyond the denied ones
+    model::Grant* grant = nullptr;      // where a rule placeholder records what it grants
 };
 
 // Expands a checked template. nullopt when a placeholder has no safe value for this
 // finding (no writable rule, a type that is not an identifier, a share root too broad):
 // the caller then drops that fix.
 std::optional<std::string> expand_template(std::string_view text, const TemplateContext& context);
+
+// The source path of the domain XML device (file, or tree) that holds the finding's path;
+// empty when no XML names it.
+std::string xml_device_source(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
 
 // Helpers, exposed for tests.
 std::string shell_quote(std::string_view s);
@@ -39,9 +45,15 @@ std::string xml_escape(std::string_view s);
 // when unknown or too broad to offer (/, a top-level dir, /tmp, a whole home directory).
 std::string share_root(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
 // `"/dir/{,**}" rw,` for a share root, glob characters of the name escaped.
-std::string share_tree_rule(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
+std::string share_tree_rule(const model::Finding& finding, const correlate::DomainXmlIndex* xml,
+                            const std::string& needs = {}, model::Grant* grant = nullptr);
+// `owner "/mnt/huge1G/libvirt/qemu/*-NAME/**" rw,`: the VM's own hugepage directory on that
+// mount, whatever the domain id of the next start; empty when the path is not one.
+std::string hugepages_rule(const model::Finding& finding, const std::string& needs = {}, model::Grant* grant = nullptr);
+// The hugetlbfs mount of a hugepage file (before /libvirt/qemu/), when its name is plain.
+std::string hugetlbfs_mount_of(const std::string& path);
 // `owner "/tmp/memfd-*" rw,` (or "/tmp/memfd-UUID-*" when QEMU names files per VM), for a
 // memfd fallback file; empty when the path is not one.
-std::string memfd_rule(const model::Finding& finding);
+std::string memfd_rule(const model::Finding& finding, const std::string& needs = {}, model::Grant* grant = nullptr);
 
 } // namespace virtdeny::kb

@@ -77,6 +77,9 @@ void KnowledgeBase::validate_cause_samples(std::vector<std::string>& errors) con
             }
             model::Finding& f = findings.front();
             f.device = devices.classify(f, nullptr);
+            if (rule.match.in_xml.value_or(false)) {
+                f.xml_source = f.path;  // a sample stands for a path its domain XML names
+            }
             const CauseRule* winner = causes.match(f);
             if (winner == nullptr || !cause_matches(rule, f)) {
                 errors.push_back(where + "sample does not match the rule: " + sample);

@@ -4,6 +4,7 @@
 
 #include <analyzer/kb/boolean_table.hpp>
 #include <analyzer/kb/cause_rules.hpp>
+#include <analyzer/kb/access_model.hpp>
 #include <analyzer/kb/device_rules.hpp>
 
 #include <string>
@@ -20,6 +21,10 @@ struct KnowledgeBase
     DeviceRules devices;
     CauseRules causes;
     BooleanTable booleans;  // from DIR/selinux of each dir that has one
+
+    // The bundled type-enforcement facts (rules/selinux/virt-allow.tsv) as a lookup; empty
+    // when none were loaded.
+    TeLookup te_lookup() const { return {}; }
 
     // Loads dirs in order (later ones override rules with the same id), then checks that
     // every cause rule's samples fire that rule.
