@@ -326,6 +326,9 @@ std::string check_and_rank(model::Finding& f, const Needs& needs, const AccessMo
             continue;
         }
         fix.scope = scope_of(fix.breadth.vms);
+        if (fix.effect == Effect::unknown && !fix.effect_reason.empty()) {
+            fix.note += " Not checked: " + fix.effect_reason + ".";
+        }
         kept.push_back(std::move(fix));
     }
     std::stable_sort(kept.begin(), kept.end(), [](const model::Fix& a, const model::Fix& b) {
