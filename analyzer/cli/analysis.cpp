@@ -148,6 +148,12 @@ AnalysisResult Analysis::run()
 
     correlate::Correlator correlator(registry, xml());
     kb::Advisor advisor(m_kb, xml(), m_policy.get());
+    const kb::VirtAaHelper helper(m_config.virt_aa_helper == "none" ? std::string()
+                                  : m_config.virt_aa_helper.empty() ? kb::VirtAaHelper::find()
+                                                                     : m_config.virt_aa_helper);
+    if (!m_config.libvirt_xml.empty()) {
+        advisor.set_virt_aa_helper(&helper);  // only where the domain XML is known
+    }
     std::vector<model::Finding> findings = aggregator.finish(correlator);
     result.findings.reserve(findings.size());
     std::set<std::string> domains;

@@ -111,6 +111,8 @@ ParseResult parse_command_line(int argc, char** argv)
         ("out", po::value<std::string>(&cfg.out_dir), "suggest: write the artifacts under this directory")
         ("dry-run", po::bool_switch(&cfg.dry_run), "suggest: print what apply.sh would do")
         ("cil", po::bool_switch(&cfg.cil), "suggest: also write SELinux modules as CIL")
+        ("virt-aa-helper", po::value<std::string>(&cfg.virt_aa_helper),
+         "virt-aa-helper to dry-run on the domain XML, saying what the VM's AppArmor profile grants (default: libvirt's when installed; none: off)")
         ("policy", po::value<std::string>(&cfg.policy_file), "binary SELinux policy that answers and checks fixes (default: the loaded one; none: the bundled policy data only)")
         ("baseline", po::value<std::string>(&cfg.baseline), "replay: the baseline of known findings")
         ("write-baseline", po::value<std::string>(&cfg.write_baseline), "replay: write the findings as a baseline")

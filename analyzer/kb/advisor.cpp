@@ -7,6 +7,7 @@
 #include <analyzer/emit/selinux_writer.hpp>
 #include <analyzer/kb/boolean_advice.hpp>
 #include <analyzer/kb/cause_template.hpp>
+#include <analyzer/kb/apparmor_glob.hpp>
 #include <analyzer/kb/fix_check.hpp>
 
 #include <algorithm>
@@ -273,6 +274,48 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
     return out;
 }
 
+// The literal directory a virt-aa-helper rule names: its path up to the first glob part.
+std::string literal_root(const std::string& rule_path)
+{
+    for (const char* tail : {"/{,**}", "/**", "/*", "/"}) {
+        if (util::ends_with(rule_path, tail)) {
+            return rule_path.substr(0, rule_path.size() - std::string_view(tail).size());
+        }
+    }
+    return rule_path;
+}
+
+// What virt-aa-helper's dry run says about an AppArmor file denial of a VM (a sentence
+// starting with a space), or empty.
+std::string helper_sentence(const model::Finding& f, const std::vector<HelperRule>& rules, const std::string& needed)
+{
+    const HelperRule* named = nullptr;
+    for (const HelperRule& r : rules) {
+        if (apparmor_glob_matches("\"" + r.path + "\"", f.path)) {
+            if (apparmor_letters_cover(r.perms, needed)) {
+                return " virt-aa-helper (dry run on the domain XML) writes " + util::printable(r.text)
+                    + " for this VM, which allows it: the profile in use was written for an older XML or libvirt; "
+                      "restarting the VM makes libvirt write it again.";
+            }
+            return " virt-aa-helper (dry run on the domain XML) writes " + util::printable(r.text)
+                + " for this VM: it matches " + util::printable(f.path) + " but grants " + util::printable(r.perms)
+                + ", not " + needed + ".";
+        }
+        const std::string root = literal_root(r.path);
+        if (!named && root.size() > 1 && (f.path == root || util::starts_with(f.path, root + "/"))) {
+            named = &r;
+        }
+    }
+    if (named) {
+        return " virt-aa-helper (dry run on the domain XML) writes " + util::printable(named->text)
+            + " for this VM: it names this path, but unescaped, so AppArmor reads its glob characters as a pattern and "
+              "the rule does not match "
+            + util::printable(f.path) + ".";
+    }
+    return " virt-aa-helper's rules for this VM (dry run on the domain XML) cover nothing at " + util::printable(f.path)
+        + ": the domain XML does not declare it (raw QEMU arguments, or a file added by hand).";
+}
+
 // An MCS denial told from the contexts alone (no policy to ask): the types may be allowed,
 // the categories are not.
 std::string mcs_sentence(const model::Finding& f)
@@ -491,6 +534,14 @@ void Advisor::advise(model::Finding& f) const
     }
     const Needs needs = needs_of(f, cause ? cause->needs_selinux : std::vector<std::string>{},
                                  cause ? cause->needs_apparmor : std::string());
+    if (m_helper && m_helper->enabled() && f.mac == model::Mac::apparmor && f.tclass == "file" && f.domain
+        && !f.path.empty() && !correlate::libvirt_profile_uuid(f.subject).empty()) {
+        if (const correlate::DomainInfo* dom = domain_info(f, m_xml)) {
+            if (const std::vector<HelperRule>* rules = m_helper->rules_for(*dom)) {
+                f.explanation += helper_sentence(f, *rules, needs.apparmor);
+            }
+        }
+    }
     f.explanation += check_and_rank(f, needs, m_access, m_kb.booleans);
     f.explanation += not_enforced_suffix(f);
 }

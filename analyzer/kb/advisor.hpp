@@ -5,6 +5,7 @@
 #include <analyzer/kb/access_model.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
 #include <analyzer/kb/policy_query.hpp>
+#include <analyzer/kb/virt_aa_helper.hpp>
 #include <analyzer/model/finding.hpp>
 
 namespace virtdeny::kb {
@@ -18,11 +19,15 @@ public:
 
     void advise(model::Finding& finding) const;
 
+    // virt-aa-helper's dry run, to say why an AppArmor denial fell outside the VM's profile.
+    void set_virt_aa_helper(const VirtAaHelper* helper) { m_helper = helper; }
+
 private:
     const KnowledgeBase& m_kb;
     const correlate::DomainXmlIndex* m_xml;
     const PolicyQuery* m_policy;
     AccessModel m_access;
+    const VirtAaHelper* m_helper = nullptr;
 };
 
 // What the policy's answer means for a finding: a sentence for its explanation (starting

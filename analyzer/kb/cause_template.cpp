@@ -288,6 +288,11 @@ std::string xml_escape(std::string_view s)
     return out;
 }
 
+const correlate::DomainInfo* domain_info(const model::Finding& f, const correlate::DomainXmlIndex* xml)
+{
+    return domain_of(f, xml);
+}
+
 std::string xml_device_source(const model::Finding& f, const correlate::DomainXmlIndex* xml)
 {
     if (f.path.empty()) {

@@ -32,6 +32,9 @@ struct TemplateContext
 // the caller then drops that fix.
 std::optional<std::string> expand_template(std::string_view text, const TemplateContext& context);
 
+// The domain XML of the finding's VM (by uuid, name, or a device path), or null.
+const correlate::DomainInfo* domain_info(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
+
 // The source path of the domain XML device (file, or tree) that holds the finding's path;
 // empty when no XML names it.
 std::string xml_device_source(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
