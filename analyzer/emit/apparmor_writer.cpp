@@ -309,12 +309,14 @@ AppArmorRule apparmor_rule(const model::Finding& f, const std::string& extra_let
         return rule;
     }
     if (f.tclass == "ptrace") {
-        const std::string access = access_list(f.permissions, {"read", "trace", "readby", "tracedby"});
-        std::string text = "ptrace";
-        if (!access.empty()) {
-            text += " (" + access + ")";
+        std::string access = access_list(f.permissions, {"read", "trace", "readby", "tracedby"});
+        // kernels before 4.13 log operation="ptrace" with no mask and the peer as target=:
+        // that check covered both reading and tracing the peer
+        const std::string peer = !d.peer.empty() ? d.peer : d.name2;
+        if (access.empty()) {
+            access = "read trace";
         }
-        rule.text = text + peer_clause(d.peer) + ",";
+        rule.text = "ptrace (" + access + ")" + peer_clause(peer) + ",";
         return rule;
     }
     if (f.tclass == "dbus") {
