@@ -113,7 +113,14 @@ std::vector<std::string> apparmor_permissions(const Denial& d)
             const char* n = capability_name(*d.capability);
             name = n ? n : "cap_" + std::to_string(*d.capability);
         }
-        add_unique(out, name);
+        // type=1503 records of 2.6.3x kernels name the capability in name= ("sys_admin")
+        if (name.empty() && !d.name.empty()
+            && std::all_of(d.name.begin(), d.name.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; })) {
+            name = d.name;
+        }
+        if (!name.empty()) {
+            add_unique(out, name);
+        }
         return out;
     }
     const std::string& mask = d.denied_mask.empty() ? d.requested_mask : d.denied_mask;
@@ -153,6 +160,9 @@ std::string object_path(const Denial& d, const model::Event& event)
         // unix sockets: the socket file the process connected to
         if (d.name.empty() && d.family == "unix" && !d.peer_addr.empty() && d.peer_addr.front() == '/') {
             return d.peer_addr;
+        }
+        if (d.operation == "capable") {
+            return {};  // 1503 records put the capability's name in name=
         }
         return d.name;
     }

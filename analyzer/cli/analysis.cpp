@@ -15,6 +15,7 @@ pipeline::Options pipeline_options(const Config& config)
     o.libvirt_xml = config.libvirt_xml;
     o.policy_file = config.policy_file;
     o.connect = config.connect;
+    o.virt_aa_helper = config.virt_aa_helper;
     o.window = config.window;
     o.year = config.year;
     o.threads = config.threads;

@@ -40,6 +40,7 @@ struct Config
     bool dry_run = false;
     bool cil = false;
     std::string policy_file;
+    std::string virt_aa_helper;  // "" = /usr/lib/libvirt/virt-aa-helper when installed, "none" = off
     std::vector<std::string> rest;          // command-specific words (rules list/show/validate)
 };
 

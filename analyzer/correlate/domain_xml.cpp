@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void add_device(DomainInfo& dom, std::string_view raw, std::string kind, bool tree = false)
+void add_device(DomainInfo& dom, std::string_view raw, std::string kind, bool tree = false, bool raw_args = false)
 {
     std::string path(util::trim(raw));
     if (path.empty()) {
@@ -24,7 +24,7 @@ void add_device(DomainInfo& dom, std::string_view raw, std::string kind, bool tr
     while (tree && path.size() > 1 && path.back() == '/') {
         path.pop_back();
     }
-    dom.devices.push_back(DeviceSource{std::move(path), std::move(kind), tree});
+    dom.devices.push_back(DeviceSource{std::move(path), std::move(kind), tree, raw_args});
 }
 
 std::string source_path(const pugi::xml_node& source)
@@ -114,7 +114,7 @@ void read_qemu_commandline(const pugi::xml_node& root, DomainInfo& dom)
                 if (p != std::string::npos) {
                     std::size_t end = value.find(',', p);
                     add_device(dom, value.substr(p + 5, end == std::string::npos ? std::string::npos : end - p - 5),
-                               "share-9p", true);
+                               "share-9p", true, true);
                 }
             }
             previous = value;

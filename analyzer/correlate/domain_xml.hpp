@@ -13,6 +13,7 @@ struct DeviceSource
     std::string path;
     std::string kind;  // a kind of rules/devices/devices.yaml
     bool tree = false; // a directory whose whole tree belongs to the device (shares)
+    bool raw_args = false;  // from <qemu:commandline>: libvirt and virt-aa-helper do not see it
 };
 
 struct DomainInfo

@@ -222,7 +222,7 @@ std::string dbus_rule(const model::Finding& f)
     return text + ",";
 }
 
-AppArmorRule apparmor_rule(const model::Finding& f)
+AppArmorRule apparmor_rule(const model::Finding& f, const std::string& extra_letters)
 {
     AppArmorRule rule;
     const model::Denial& d = f.sample;
@@ -275,12 +275,14 @@ AppArmorRule apparmor_rule(const model::Finding& f)
         return rule;
     }
     if (f.tclass == "ptrace") {
-        const std::string access = access_list(f.permissions, {"read", "trace", "readby", "tracedby"});
-        std::string text = "ptrace";
-        if (!access.empty()) {
-            text += " (" + access + ")";
+        std::string access = access_list(f.permissions, {"read", "trace", "readby", "tracedby"});
+        // kernels before 4.13 log operation="ptrace" with no mask and the peer as target=:
+        // that check covered both reading and tracing the peer
+        const std::string peer = !d.peer.empty() ? d.peer : d.name2;
+        if (access.empty()) {
+            access = "read trace";
         }
-        rule.text = text + peer_clause(d.peer) + ",";
+        rule.text = "ptrace (" + access + ")" + peer_clause(peer) + ",";
         return rule;
     }
     if (f.tclass == "dbus") {
@@ -311,11 +313,13 @@ AppArmorRule apparmor_rule(const model::Finding& f)
         return rule;
     }
     if (f.tclass == "file" && !f.path.empty() && f.path.front() == '/') {
-        const std::string perms = apparmor_file_perms(f);
+        const std::string perms = apparmor_merge_perms(apparmor_file_perms(f), extra_letters);
         if (perms.empty()) {
             return rule;
         }
-        rule.text = std::string(is_owner(f) ? "owner " : "") + apparmor_quote_file_path(f.path) + " " + perms + ",";
+        rule.glob = apparmor_quote_file_path(f.path);
+        rule.perms = perms;
+        rule.text = std::string(is_owner(f) ? "owner " : "") + rule.glob + " " + perms + ",";
     }
     return rule;
 }

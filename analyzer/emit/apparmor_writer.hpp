@@ -15,7 +15,9 @@ namespace virtdeny::emit {
 
 struct AppArmorRule
 {
-    std::string text;  // one rule, with its trailing comma; empty when none can be written
+    std::string text;   // one rule, with its trailing comma; empty when none can be written
+    std::string glob;   // file rules: the quoted path (glob) the rule matches
+    std::string perms;  // file rules: its permission letters
 };
 
 // A file path as a literal: util::apparmor_path of the path with runs of '/' collapsed (a
@@ -32,7 +34,8 @@ std::string apparmor_mask_perms(const std::string& mask);
 // Union of two permission strings, in rule order (r w/a l k m ix).
 std::string apparmor_merge_perms(const std::string& a, const std::string& b);
 
-AppArmorRule apparmor_rule(const model::Finding& finding);
+// The rule for the denied access; extra_letters (a rule's `needs`) are added to a file rule.
+AppArmorRule apparmor_rule(const model::Finding& finding, const std::string& extra_letters = {});
 
 // The dbus rule for exactly the denied method call (bus, path, interface, member, peer name);
 // empty when a value holds characters D-Bus does not allow in it.

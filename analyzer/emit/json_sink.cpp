@@ -25,6 +25,15 @@ ordered_json text(const std::string& s)
     return util::sanitize_utf8(s);
 }
 
+ordered_json text_array(const std::vector<std::string>& items)
+{
+    ordered_json out = ordered_json::array();
+    for (const std::string& item : items) {
+        out.push_back(text(item));
+    }
+    return out;
+}
+
 } // namespace
 
 std::string serialize(const Json& record)
@@ -128,6 +137,13 @@ Json finding_advice(const model::Finding& f)
         x["scope"] = model::to_string(fix.scope);
         x["text"] = text(fix.text);
         x["note"] = text(fix.note);
+        x["effect"] = model::to_string(fix.effect);
+        ordered_json breadth;
+        breadth["vms"] = model::to_string(fix.breadth.vms);
+        breadth["subjects"] = text_array(fix.breadth.subjects);
+        breadth["targets"] = text_array(fix.breadth.targets);
+        breadth["permissions"] = text_array(fix.breadth.permissions);
+        x["breadth"] = breadth;
         fixes.push_back(x);
     }
     j["fixes"] = fixes;

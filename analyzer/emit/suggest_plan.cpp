@@ -241,14 +241,25 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
             }
         }
 
-        // SELinux: relabel first, then a module (own type for a VM) for the rest
+        // SELinux: relabel first, then a module of the VM's own type for the rest. No type of the
+        // VM's own: it would hold only the virt_domain rules, not those the policy grants the
+        // base type by name (svirt_tcg_t's execmem), and the VM would fail at its next access.
         std::vector<const model::Finding*> module_findings;
         std::string xml_snippets;
         for (const auto* f : g.findings) {
             if (f->mac != model::Mac::selinux) {
                 continue;
             }
-            if (auto relabel = selinux_relabel_fix(*f)) {
+            // a relabel only where the advisor's checked fixes hold one (not moot, not insufficient)
+            std::optional<model::Fix> relabel = selinux_relabel_fix(*f);
+            const bool relabel_checked = relabel && std::any_of(f->fixes.begin(), f->fixes.end(), [&](const model::Fix& x) {
+                return x.kind == "selinux-fcontext" && x.grant.kind == model::GrantKind::relabel
+                    && relabel->text.find(" -t " + x.grant.to_type + " ") != std::string::npos;
+            });
+            if (!relabel_checked) {
+                relabel.reset();
+            }
+            if (relabel) {
                 std::string regex_cmd = relabel->text.substr(0, relabel->text.find('\n'));
                 std::string restore_cmd = relabel->text.substr(relabel->text.find('\n') + 1);
                 apply += "run " + regex_cmd + "\nrun " + restore_cmd + "\n";
@@ -266,7 +277,7 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
         }
         if (!module_findings.empty()) {
             const std::string mod_name = g.host ? std::string("virtdeny_host") : selinux_module_name(g.name, g.uuid);
-            const std::string own_type = g.host ? std::string() : selinux_vm_type(g.name, g.uuid);
+            const std::string own_type;
             SelinuxModule mod = selinux_module(mod_name, own_type, module_findings);
             if (!mod.rules.empty()) {
                 files.push_back({g.folder + "/" + mod.name + ".te", mod.te, false});
@@ -279,24 +290,15 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
                 applies = true;
                 std::string note = g.host
                     ? "A local module with only the denied accesses of the libvirt daemons' own types."
-                    : "A module that gives this VM a type of its own (" + own_type
-                        + ") with only the denied accesses, so no other VM gains them; run the VM under it "
-                          "with the <seclabel> in libvirt.xml (virsh edit).";
+                    : "A local module with only the denied accesses, for the VM's type: every VM of that type "
+                      "gains them (a type of this VM's own is not offered: it would lack what the policy grants "
+                      "the base type by name).";
                 std::string text;
                 for (const auto& r : mod.rules) {
                     text += r + "\n";
                 }
-                readme += fix_line("selinux-allow", g.host ? model::Scope::daemon : model::Scope::domain,
+                readme += fix_line("selinux-allow", g.host ? model::Scope::daemon : model::Scope::host,
                                    g.folder + "/" + mod.name + ".te", text, note);
-                if (!own_type.empty()) {
-                    xml_snippets += "<!-- Run VM " + util::xml_comment(g.name.empty() ? g.uuid : g.name) + " under its own type "
-                        + own_type + " (module " + mod.name + "): replace its <seclabel> with -->\n"
-                        + selinux_seclabel_xml(own_type);
-                    readme += fix_line("libvirt-xml", model::Scope::domain, g.folder + "/libvirt.xml",
-                                       selinux_seclabel_xml(own_type),
-                                       "Makes libvirt start the VM as " + own_type
-                                           + " (with its own MCS pair as usual) once the module is installed.");
-                }
             }
         }
 
@@ -311,7 +313,7 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
                 if (!seen_fixes.insert(fix.kind + "\n" + fix.text).second) {
                     continue;
                 }
-                if (fix.kind == "selinux-fcontext" && selinux_relabel_fix(*f)) {
+                if (fix.kind == "selinux-fcontext" && fix.grant.kind == model::GrantKind::relabel && selinux_relabel_fix(*f)) {
                     continue;
                 }
                 if (fix.kind == "libvirt-xml") {

@@ -1,12 +1,15 @@
 #include <analyzer/kb/advisor.hpp>
 #include <analyzer/util/text.hpp>
 
+#include <analyzer/correlate/correlator.hpp>
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/emit/apparmor_writer.hpp>
 #include <analyzer/emit/selinux_writer.hpp>
 #include <analyzer/kb/boolean_advice.hpp>
 #include <analyzer/kb/cause_template.hpp>
 #include <analyzer/util/escape.hpp>
+#include <analyzer/kb/apparmor_glob.hpp>
+#include <analyzer/kb/fix_check.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -89,29 +92,103 @@ std::string split_role(const std::string& context)
     return b == std::string::npos ? std::string() : util::printable(context.substr(a + 1, b - a - 1));
 }
 
+model::Grant selinux_allow_grant(const model::Finding& f)
+{
+    model::Grant g;
+    g.kind = model::GrantKind::selinux_allow;
+    g.subjects = {std::string(correlate::context_type(f.subject))};
+    g.targets = {f.tclass == "process" || f.tclass == "capability" ? std::string("self")
+                                                                     : std::string(correlate::context_type(f.tcontext))};
+    g.tclass = f.tclass;
+    g.perms = f.permissions;
+    return g;
+}
+
+// An AppArmor rule in file: per VM when file is the VM's own profile include.
+model::Grant apparmor_grant(const model::Finding& f, const std::string& glob, const std::string& perms,
+                            const std::string& file)
+{
+    model::Grant g;
+    g.kind = model::GrantKind::apparmor_rule;
+    g.subjects = {f.subject};
+    if (!glob.empty()) {
+        g.targets = {glob};
+    }
+    if (!perms.empty()) {
+        g.perms = {perms};
+    }
+    g.per_vm = !correlate::libvirt_profile_uuid(f.subject).empty() && !file.empty()
+        && file == emit::apparmor_target_file(f);
+    return g;
+}
+
 void add_generic_fixes(model::Finding& f)
 {
     model::Fix fix;
     fix.scope = default_scope(f);
     if (f.mac == model::Mac::apparmor) {
+        const emit::AppArmorRule rule = emit::apparmor_rule(f);
         fix.kind = "apparmor-rule";
-        fix.text = emit::apparmor_rule(f).text;
+        fix.text = rule.text;
         fix.file = emit::apparmor_target_file(f);
         fix.note = "Allows only the denied access." + apparmor_persistence_note(f);
+        fix.grant = apparmor_grant(f, rule.glob, rule.perms, fix.file);
     } else {
         fix.kind = "selinux-allow";
         fix.text = emit::selinux_allow_rule(f);
         fix.note = "Allows only the denied permissions for this source and target type, in a local module.";
+        fix.grant = selinux_allow_grant(f);
     }
     if (!fix.text.empty()) {
         f.fixes.push_back(std::move(fix));
     }
 }
 
-void add_cause_fixes(model::Finding& f, const CauseRule& cause, const TemplateContext& context)
+// What a rule's fix grants: from its relabel / level / libvirt_does keys, the placeholder
+// that wrote its rule, or its kind.
+void set_cause_grant(const model::Finding& f, const CauseFix& rule_fix, const TemplateContext& context,
+                     model::Fix& fix, model::Grant placeholder)
+{
+    model::Grant& g = fix.grant;
+    if (!rule_fix.relabel.empty()) {
+        g.kind = model::GrantKind::relabel;
+        g.to_type = rule_fix.relabel;
+        g.targets = {f.path};
+        g.per_vm = rule_fix.level == "vm";  // chcon to the VM's own categories
+    } else if (rule_fix.level == "vm") {
+        g.kind = model::GrantKind::relevel;
+        g.level = std::string(correlate::mcs_level(f.subject));
+        g.targets = {f.path};
+        g.per_vm = true;
+    } else if (rule_fix.level == "shared") {
+        g.kind = model::GrantKind::shared_level;
+        g.level = "s0";
+        g.targets = {f.path};
+    } else if (!rule_fix.libvirt_does.empty()) {
+        g.kind = model::GrantKind::managed;
+        g.per_vm = rule_fix.scope == model::Scope::domain;
+        if (auto reason = expand_template(rule_fix.libvirt_does, context)) {
+            fix.effect = model::Effect::allows;
+            fix.effect_reason = *reason;
+        }
+    } else if (fix.kind == "selinux-allow") {
+        g = selinux_allow_grant(f);
+    } else if (fix.kind == "apparmor-rule") {
+        g = apparmor_grant(f, placeholder.targets.empty() ? std::string() : placeholder.targets.front(),
+                           placeholder.perms.empty() ? std::string() : placeholder.perms.front(), fix.file);
+        if (placeholder.kind != model::GrantKind::apparmor_rule) {
+            g.kind = model::GrantKind::apparmor_rule;  // a non-file rule: exact by construction
+        }
+    }
+}
+
+void add_cause_fixes(model::Finding& f, const CauseRule& cause, TemplateContext& context)
 {
     for (const CauseFix& rule_fix : cause.fixes) {
+        model::Grant placeholder;
+        context.grant = &placeholder;
         auto text = expand_template(rule_fix.text, context);
+        context.grant = nullptr;
         auto note = expand_template(rule_fix.note, context);
         auto file = expand_template(rule_fix.file, context);
         if (!text || !note || !file || has_fix(f, rule_fix.kind, rule_fix.scope, *text)) {
@@ -127,6 +204,7 @@ void add_cause_fixes(model::Finding& f, const CauseRule& cause, const TemplateCo
             fix.file = emit::apparmor_target_file(f);
             fix.note += apparmor_persistence_note(f);
         }
+        set_cause_grant(f, rule_fix, context, fix, std::move(placeholder));
         f.fixes.push_back(std::move(fix));
     }
 }
@@ -171,6 +249,10 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
         fix.kind = "selinux-fcontext";
         fix.scope = f.domain ? model::Scope::domain : model::Scope::host;
         fix.text = "chcon -l " + std::string(level) + " -- " + util::shell_quote(f.path);
+        fix.grant.kind = model::GrantKind::relevel;
+        fix.grant.level = std::string(level);
+        fix.grant.targets = {f.path};
+        fix.grant.per_vm = true;
         fix.note = "Gives the file this VM's categories (" + std::string(level) + ", it has "
             + util::printable(object_level)
             + "), so only this VM may use it. libvirt does this itself when it starts a VM with dynamic labels, unless "
@@ -183,11 +265,131 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
         fix.kind = "libvirt-xml";
         fix.scope = model::Scope::domain;
         fix.text = "<shareable/>";
+        fix.grant.kind = model::GrantKind::shared_level;
+        fix.grant.level = "s0";
+        fix.grant.targets = {f.path};
         fix.note = "Only when this image is meant to be used by several VMs at once: in the <disk> of each of them, it "
                    "makes libvirt label the image without categories (s0), so every VM may use it.";
         out.push_back(std::move(fix));
     }
     return out;
+}
+
+// The literal directory a virt-aa-helper rule names: its path up to the first glob part.
+std::string literal_root(const std::string& rule_path)
+{
+    for (const char* tail : {"/{,**}", "/**", "/*", "/"}) {
+        if (util::ends_with(rule_path, tail)) {
+            return rule_path.substr(0, rule_path.size() - std::string_view(tail).size());
+        }
+    }
+    return rule_path;
+}
+
+// What virt-aa-helper's dry run says about an AppArmor file denial of a VM (a sentence
+// starting with a space), or empty.
+std::string helper_sentence(const model::Finding& f, const std::vector<HelperRule>& rules, const std::string& needed)
+{
+    const HelperRule* named = nullptr;
+    for (const HelperRule& r : rules) {
+        if (apparmor_glob_matches("\"" + r.path + "\"", f.path)) {
+            if (apparmor_letters_cover(r.perms, needed)) {
+                return " virt-aa-helper (dry run on the domain XML) writes " + util::printable(r.text)
+                    + " for this VM, which allows it: the profile in use was written for an older XML or libvirt; "
+                      "restarting the VM makes libvirt write it again.";
+            }
+            return " virt-aa-helper (dry run on the domain XML) writes " + util::printable(r.text)
+                + " for this VM: it matches " + util::printable(f.path) + " but grants " + util::printable(r.perms)
+                + ", not " + needed + ".";
+        }
+        const std::string root = literal_root(r.path);
+        if (!named && root.size() > 1 && (f.path == root || util::starts_with(f.path, root + "/"))) {
+            named = &r;
+        }
+    }
+    if (named) {
+        return " virt-aa-helper (dry run on the domain XML) writes " + util::printable(named->text)
+            + " for this VM: it names this path, but unescaped, so AppArmor reads its glob characters as a pattern and "
+              "the rule does not match "
+            + util::printable(f.path) + ".";
+    }
+    return " virt-aa-helper's rules for this VM (dry run on the domain XML) cover nothing at " + util::printable(f.path)
+        + ": the domain XML does not declare it (raw QEMU arguments, or a file added by hand).";
+}
+
+// "Upgrade the policy" where upstream selinux-policy added exactly this access (a commit of
+// rules/selinux/policy-fixes.tsv, not under a boolean) and the bundled model of the current
+// policy allows it: the host's policy predates the fix.
+std::optional<model::Fix> upgrade_fix(const model::Finding& f, const KnowledgeBase& kb)
+{
+    const std::string stype(correlate::context_type(f.subject));
+    const std::string ttype(correlate::context_type(f.tcontext));
+    if (f.mac != model::Mac::selinux || f.permissions.empty() || kb.policy_fixes.size() == 0
+        || AccessModel::mcs_denies(f.subject, f.tcontext, f.tclass, f.permissions)) {
+        return std::nullopt;
+    }
+    const auto member = [&kb](std::string_view type, std::string_view attribute) {
+        return kb.virt_allow.has_attribute(type, attribute);
+    };
+    const PolicyFix* main_line = nullptr;
+    std::vector<const PolicyFix*> backports;
+    for (const std::string& perm : f.permissions) {
+        const VirtAllowTable::Verdict now = kb.virt_allow.lookup(stype, ttype, f.tclass, perm);
+        if (!now.known_source || !now.allowed) {
+            return std::nullopt;
+        }
+        const PolicyFix* first = nullptr;
+        for (const PolicyFix* row : kb.policy_fixes.fixes_for(stype, ttype, f.tclass, perm, member)) {
+            if (!row->condition.empty()) {
+                continue;
+            }
+            if (row->branch == "rawhide") {
+                first = first ? first : row;
+            } else if (std::none_of(backports.begin(), backports.end(),
+                                    [&](const PolicyFix* b) { return b->branch == row->branch; })) {
+                backports.push_back(row);
+            }
+        }
+        if (!first || first->first_tag.empty()) {
+            return std::nullopt;
+        }
+        if (!main_line || first->date > main_line->date) {
+            main_line = first;  // every permission: the latest of their fixes
+        }
+    }
+    model::Fix fix;
+    fix.kind = "host-change";
+    fix.scope = model::Scope::host;
+    fix.text = "dnf upgrade 'selinux-policy*'";
+    std::string ports;
+    for (const PolicyFix* b : backports) {
+        if (!b->first_tag.empty() && b->commit != main_line->commit) {
+            ports += (ports.empty() ? "" : ", ") + b->branch + " in " + b->first_tag + " (" + b->commit + ")";
+        }
+    }
+    fix.note = "Upstream selinux-policy allows this since commit " + main_line->commit + " (" + main_line->date + ", \""
+        + util::printable(main_line->subject) + "\"), first released in " + main_line->first_tag
+        + (ports.empty() ? std::string() : "; backported to " + ports)
+        + ". A policy at least that new gives the VM types this access as upstream decided; nothing to maintain locally.";
+    fix.grant.kind = model::GrantKind::upgrade;
+    fix.grant.subjects = {stype};
+    fix.grant.targets = {ttype};
+    fix.grant.tclass = f.tclass;
+    fix.grant.perms = f.permissions;
+    fix.effect = model::Effect::allows;
+    fix.effect_reason = "the current upstream policy allows it (commit " + main_line->commit + ")";
+    return fix;
+}
+
+// An MCS denial told from the contexts alone (no policy to ask): the types may be allowed,
+// the categories are not.
+std::string mcs_sentence(const model::Finding& f)
+{
+    return " The object's categories (" + util::printable(correlate::mcs_level(f.tcontext))
+        + ") are not within the process's (" + util::printable(correlate::mcs_level(f.subject))
+        + "): sVirt's MCS constraint keeps each VM to files with its own categories, so no allow rule or boolean "
+          "can help. A file with another VM's categories is usually in use by that VM, was copied with its old "
+          "label, or was relabelled for another VM while this one ran.";
 }
 
 std::string boolean_list(const std::vector<PolicyBoolean>& booleans)
@@ -230,8 +432,15 @@ std::vector<model::Fix> policy_boolean_fixes(const PolicyAnswer& answer, const s
         fix.note = "Host-wide, not only this VM:" + desc + " It is " + (b.current ? "on" : "off") + " in "
             + policy_label(policy_path) + "; setting it to " + value + " allows all its "
             + (opens.empty() ? std::string("conditional rules") : describe_grants(opens)) + ".";
+        fix.grant.kind = model::GrantKind::boolean;
+        fix.grant.boolean = b.name;
+        fix.grant.boolean_value = !b.current;
         if (b.constraint_remains) {
-            fix.note += " A constraint would still deny this access.";
+            fix.effect = model::Effect::insufficient;
+            fix.effect_reason = "a constraint would still deny this access in " + policy_label(policy_path);
+        } else {
+            fix.effect = model::Effect::allows;
+            fix.effect_reason = policy_label(policy_path) + " allows the access with " + b.name + " set to " + value;
         }
         out.push_back(std::move(fix));
     }
@@ -338,16 +547,22 @@ std::string apply_policy_answer(model::Finding& f, const PolicyAnswer& a, const 
     return text;
 }
 
+Advisor::Advisor(const KnowledgeBase& kb, const correlate::DomainXmlIndex* xml, const PolicyQuery* policy)
+    : m_kb(kb), m_xml(xml), m_policy(policy), m_access(policy, kb.te_lookup())
+{
+}
+
 void Advisor::advise(model::Finding& f) const
 {
     f.device = m_kb.devices.classify(f, m_xml);
+    f.xml_source = xml_device_source(f, m_xml);
     const CauseRule* cause = m_kb.causes.match(f);
     if (cause && !cause->device.empty()) {
         f.device = cause->device;
     }
     f.device_hints = m_kb.devices.hints(f.device);
     f.explanation = generic_explanation(f);
-    const TemplateContext context{f, m_xml};
+    TemplateContext context{f, m_xml, cause ? cause->needs_apparmor : std::string(), nullptr};
     if (cause) {
         f.rule_id = cause->id;
         if (auto text = expand_template(cause->explanation, context)) {
@@ -372,6 +587,31 @@ void Advisor::advise(model::Finding& f) const
     if (answer) {
         f.explanation += apply_policy_answer(f, *answer, m_policy->path(), m_kb.booleans);
     }
+    if (f.mac == model::Mac::selinux && !(answer && answer->evaluated())
+        && AccessModel::mcs_denies(f.subject, f.tcontext, f.tclass, f.permissions)) {
+        f.explanation += mcs_sentence(f);
+        std::vector<model::Fix> relabel = mcs_fixes(f);
+        for (model::Fix& fix : f.fixes) {
+            if (!has_fix_in(relabel, fix)) {
+                relabel.push_back(std::move(fix));
+            }
+        }
+        f.fixes = std::move(relabel);
+    }
+    if (auto upgrade = upgrade_fix(f, m_kb)) {
+        f.fixes.insert(f.fixes.begin(), std::move(*upgrade));
+    }
+    const Needs needs = needs_of(f, cause ? cause->needs_selinux : std::vector<std::string>{},
+                                 cause ? cause->needs_apparmor : std::string());
+    if (m_helper && m_helper->enabled() && f.mac == model::Mac::apparmor && f.tclass == "file" && f.domain
+        && !f.path.empty() && !correlate::libvirt_profile_uuid(f.subject).empty()) {
+        if (const correlate::DomainInfo* dom = domain_info(f, m_xml)) {
+            if (const std::vector<HelperRule>* rules = m_helper->rules_for(*dom)) {
+                f.explanation += helper_sentence(f, *rules, needs.apparmor);
+            }
+        }
+    }
+    f.explanation += check_and_rank(f, needs, m_access, m_kb.booleans);
     f.explanation += not_enforced_suffix(f);
 }
 

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/kb/access_model.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
 #include <analyzer/kb/policy_query.hpp>
+#include <analyzer/kb/virt_aa_helper.hpp>
 #include <analyzer/model/finding.hpp>
 
 namespace virtdeny::kb {
@@ -13,17 +15,19 @@ class Advisor
 public:
     // policy: a binary SELinux policy (--policy, or the loaded one) that answers SELinux
     // findings like audit2why; null when there is none.
-    Advisor(const KnowledgeBase& kb, const correlate::DomainXmlIndex* xml, const PolicyQuery* policy = nullptr)
-        : m_kb(kb), m_xml(xml), m_policy(policy)
-    {
-    }
+    Advisor(const KnowledgeBase& kb, const correlate::DomainXmlIndex* xml, const PolicyQuery* policy = nullptr);
 
     void advise(model::Finding& finding) const;
+
+    // virt-aa-helper's dry run, to say why an AppArmor denial fell outside the VM's profile.
+    void set_virt_aa_helper(const VirtAaHelper* helper) { m_helper = helper; }
 
 private:
     const KnowledgeBase& m_kb;
     const correlate::DomainXmlIndex* m_xml;
     const PolicyQuery* m_policy;
+    AccessModel m_access;
+    const VirtAaHelper* m_helper = nullptr;
 };
 
 // What the policy's answer means for a finding: a sentence for its explanation (starting

@@ -62,6 +62,9 @@ std::vector<model::Fix> boolean_fixes(const BooleanTable& table, const model::Fi
         fix.kind = "selinux-boolean";
         fix.scope = model::Scope::host;
         fix.text = "setsebool -P " + answer.boolean + " " + value;
+        fix.grant.kind = model::GrantKind::boolean;
+        fix.grant.boolean = answer.boolean;
+        fix.grant.boolean_value = answer.required_value;
         std::string desc = answer.desc;
         if (!desc.empty() && desc.back() != '.') {
             desc += '.';

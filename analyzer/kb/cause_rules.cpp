@@ -3,6 +3,7 @@
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/kb/cause_template.hpp>
 #include <analyzer/kb/device_rules.hpp>
+#include <analyzer/emit/selinux_writer.hpp>
 
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
@@ -51,7 +52,7 @@ struct RuleError
 const std::set<std::string>& rule_keys()
 {
     static const std::set<std::string> k_keys = {
-        "id", "desc", "match", "device", "explanation", "fixes", "samples", "severity", "tags",
+        "id", "desc", "match", "device", "explanation", "fixes", "needs", "samples", "severity", "tags",
     };
     return k_keys;
 }
@@ -60,7 +61,7 @@ const std::set<std::string>& match_keys()
 {
     static const std::set<std::string> k_keys = {
         "lsm", "path", "tclass", "permissions", "operation", "subject_type", "target_type",
-        "profile", "host_level", "device", "family", "peer",
+        "profile", "host_level", "device", "family", "peer", "in_xml",
     };
     return k_keys;
 }
@@ -164,6 +165,9 @@ CauseMatch read_match(const YAML::Node& node)
         m.host_level = node["host_level"].as<bool>();
     }
     m.device = scalar(node, "device");  // (a known kind: checked by the loader)
+    if (node["in_xml"]) {
+        m.in_xml = node["in_xml"].as<bool>();
+    }
     return m;
 }
 
@@ -180,7 +184,7 @@ CauseFix read_fix(const YAML::Node& node)
     if (!node.IsMap()) {
         throw RuleError{line_of(node), "each fix must be a map"};
     }
-    check_keys(node, {"kind", "scope", "text", "note", "file"}, "fix");
+    check_keys(node, {"kind", "scope", "text", "note", "file", "relabel", "level", "libvirt_does"}, "fix");
     CauseFix fix;
     fix.kind = scalar(node, "kind");
     if (!is_fix_kind(fix.kind)) {
@@ -195,6 +199,16 @@ CauseFix read_fix(const YAML::Node& node)
     fix.text = scalar(node, "text");
     fix.note = scalar(node, "note");
     fix.file = scalar(node, "file");
+    fix.relabel = scalar(node, "relabel");
+    if (!fix.relabel.empty() && !emit::is_selinux_identifier(fix.relabel)) {
+        throw RuleError{line_of(node["relabel"]), "relabel must be an SELinux type"};
+    }
+    fix.level = scalar(node, "level");
+    if (!fix.level.empty() && fix.level != "vm" && fix.level != "shared") {
+        throw RuleError{line_of(node["level"]), "level must be vm or shared"};
+    }
+    fix.libvirt_does = scalar(node, "libvirt_does");
+    check(fix.libvirt_does, TemplateUse::prose, node, "fix libvirt_does");
     if (fix.text.empty() || fix.note.empty()) {
         throw RuleError{line_of(node), "a fix needs text and note"};
     }
@@ -236,6 +250,17 @@ CauseRule read_rule(const YAML::Node& node)
     if (node["fixes"]) {
         for (const auto& fix : node["fixes"]) {
             rule.fixes.push_back(read_fix(fix));
+        }
+    }
+    if (const YAML::Node needs = node["needs"]) {
+        if (!needs.IsMap()) {
+            throw RuleError{line_of(needs), "needs must be a map (selinux: [perms], apparmor: letters)"};
+        }
+        check_keys(needs, {"selinux", "apparmor"}, "needs");
+        rule.needs_selinux = words(needs, "selinux");
+        rule.needs_apparmor = scalar(needs, "apparmor");
+        if (rule.needs_apparmor.find_first_not_of("rwalkmix") != std::string::npos) {
+            throw RuleError{line_of(needs), "needs.apparmor must be AppArmor file letters (rwalkm, ix)"};
         }
     }
     rule.samples = words(node, "samples");
@@ -293,6 +318,9 @@ bool cause_matches(const CauseRule& rule, const model::Finding& f)
         return false;
     }
     if (!m.device.empty() && m.device != f.device) {
+        return false;
+    }
+    if (m.in_xml && *m.in_xml != !f.xml_source.empty()) {
         return false;
     }
     if (!any_of(m.tclasses, f.tclass) || !any_of(m.operations, f.operation) || !any_of(m.families, f.sample.family)

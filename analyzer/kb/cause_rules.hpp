@@ -33,6 +33,7 @@ struct CauseMatch
     std::shared_ptr<re2::RE2> peer;          // partial match over the AppArmor peer label
     std::optional<bool> host_level;
     std::string device;                      // the finding's device kind (before override)
+    std::optional<bool> in_xml;              // the path is (under) a device of the VM's domain XML
 };
 
 struct CauseFix
@@ -42,6 +43,12 @@ struct CauseFix
     std::string text;  // template
     std::string note;  // template
     std::string file;  // template, optional
+    // What it grants, for the effect check (docs/fixes.md): a relabel to this type, a new
+    // level ("vm": the VM's own categories, "shared": one every VM dominates), or what
+    // libvirt then does itself (managed: prose, the effect's reason).
+    std::string relabel;
+    std::string level;
+    std::string libvirt_does;
 };
 
 struct CauseRule
@@ -54,6 +61,10 @@ struct CauseRule
     std::string device;       // override, empty = keep the classified device
     std::string explanation;  // template
     std::vector<CauseFix> fixes;
+    // The whole access the device needs, beyond the denied permissions, so one round of
+    // fixes suffices (memfd: rw; a share: rwl): SELinux permissions and AppArmor letters.
+    std::vector<std::string> needs_selinux;
+    std::string needs_apparmor;
     std::vector<std::string> samples;
     std::string severity;
     std::vector<std::string> tags;

@@ -144,7 +144,15 @@ const std::vector<Placeholder>& placeholders()
          }},
         {"target_type", true, [](const TemplateContext& c) { return identifier(correlate::context_type(c.finding.tcontext)); }},
         {"tclass", true, [](const TemplateContext& c) { return identifier(c.finding.tclass); }},
-        {"apparmor_rule", true, [](const TemplateContext& c) { return non_empty(emit::apparmor_rule(c.finding).text); }},
+        {"apparmor_rule", true, [](const TemplateContext& c) {
+             const emit::AppArmorRule rule = emit::apparmor_rule(c.finding, c.needs_apparmor);
+             if (c.grant && !rule.text.empty()) {
+                 c.grant->kind = model::GrantKind::apparmor_rule;
+                 c.grant->targets = rule.glob.empty() ? std::vector<std::string>{} : std::vector<std::string>{rule.glob};
+                 c.grant->perms = rule.perms.empty() ? std::vector<std::string>{} : std::vector<std::string>{rule.perms};
+             }
+             return non_empty(rule.text);
+         }},
         {"apparmor_file", true, [](const TemplateContext& c) { return non_empty(emit::apparmor_target_file(c.finding)); }},
         {"selinux_allow", true, [](const TemplateContext& c) { return non_empty(emit::selinux_allow_rule(c.finding)); }},
         {"path_aa", true, [](const TemplateContext& c) {
@@ -158,11 +166,34 @@ const std::vector<Placeholder>& placeholders()
              const std::string regex = util::selinux_fcontext_regex(c.finding.path);
              return regex.empty() ? std::nullopt : Value(util::shell_quote(regex));
          }},
+        {"dir_quoted", true, [](const TemplateContext& c) {
+             const std::string dir = c.finding.path.empty() ? std::string() : parent_dir(c.finding.path);
+             return too_broad(dir) ? std::nullopt : Value(util::shell_quote(dir));
+         }},
+        {"dir_tree_regex_quoted", true, [](const TemplateContext& c) {
+             const std::string dir = c.finding.path.empty() ? std::string() : parent_dir(c.finding.path);
+             const std::string regex = too_broad(dir) ? std::string() : util::selinux_fcontext_regex(dir, true);
+             return regex.empty() ? std::nullopt : Value(util::shell_quote(regex));
+         }},
         {"path_xml", true, [](const TemplateContext& c) {
              const std::string& path = c.finding.path;
              return path.empty() || !util::xml_representable(path) ? std::nullopt : Value(util::xml_escape(path));
          }},
-        {"share_tree_rule", true, [](const TemplateContext& c) { return non_empty(share_tree_rule(c.finding, c.xml)); }},
+        {"share_tree_rule", true, [](const TemplateContext& c) {
+             return non_empty(share_tree_rule(c.finding, c.xml, c.needs_apparmor, c.grant));
+         }},
+        {"hugepages_rule", true, [](const TemplateContext& c) {
+             return non_empty(hugepages_rule(c.finding, c.needs_apparmor, c.grant));
+         }},
+        {"hugetlbfs_mount", true, [](const TemplateContext& c) { return non_empty(hugetlbfs_mount_of(c.finding.path)); }},
+        {"subject_level", true, [](const TemplateContext& c) {
+             const std::string level(correlate::mcs_level(c.finding.subject));
+             const bool ok = !level.empty() && level.find('-') == std::string::npos
+                 && std::all_of(level.begin(), level.end(), [](char ch) {
+                        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == ':' || ch == ',' || ch == '.';
+                    });
+             return ok ? Value(level) : std::nullopt;
+         }},
         {"share_dir_xml", true, [](const TemplateContext& c) {
              const std::string root = share_root(c.finding, c.xml);
              return root.empty() || !util::xml_representable(root) ? std::nullopt : Value(util::xml_escape(root));
@@ -172,7 +203,7 @@ const std::vector<Placeholder>& placeholders()
              return root.empty() || !util::xml_representable(root) ? std::nullopt
                                                                    : Value(util::xml_escape(root.substr(root.rfind('/') + 1)));
          }},
-        {"memfd_rule", true, [](const TemplateContext& c) { return non_empty(memfd_rule(c.finding)); }},
+        {"memfd_rule", true, [](const TemplateContext& c) { return non_empty(memfd_rule(c.finding, c.needs_apparmor, c.grant)); }},
     };
     return k_table;
 }
@@ -219,6 +250,21 @@ bool walk(std::string_view text, Literal on_literal, Name on_placeholder)
 
 } // namespace
 
+const correlate::DomainInfo* domain_info(const model::Finding& f, const correlate::DomainXmlIndex* xml)
+{
+    return domain_of(f, xml);
+}
+
+std::string xml_device_source(const model::Finding& f, const correlate::DomainXmlIndex* xml)
+{
+    if (f.path.empty()) {
+        return {};
+    }
+    const correlate::DomainInfo* dom = domain_of(f, xml);
+    const correlate::DeviceSource* dev = dom ? correlate::DomainXmlIndex::device_at(*dom, f.path) : nullptr;
+    return dev && !dev->raw_args ? dev->path : std::string();
+}
+
 std::string share_root(const model::Finding& f, const correlate::DomainXmlIndex* xml)
 {
     if (f.path.empty() || f.path.front() != '/') {
@@ -240,7 +286,22 @@ std::string share_root(const model::Finding& f, const correlate::DomainXmlIndex*
     return too_broad(root) ? std::string() : root;
 }
 
-std::string share_tree_rule(const model::Finding& f, const correlate::DomainXmlIndex* xml)
+namespace {
+
+std::string record(model::Grant* grant, std::string glob, const std::string& perms)
+{
+    if (grant && !perms.empty()) {
+        grant->kind = model::GrantKind::apparmor_rule;
+        grant->targets = {glob};
+        grant->perms = {perms};
+    }
+    return glob;
+}
+
+} // namespace
+
+std::string share_tree_rule(const model::Finding& f, const correlate::DomainXmlIndex* xml, const std::string& needs,
+                            model::Grant* grant)
 {
     const std::string root = share_root(f, xml);
     if (root.empty()) {
@@ -248,12 +309,50 @@ std::string share_tree_rule(const model::Finding& f, const correlate::DomainXmlI
     }
     std::string quoted = util::apparmor_path(root + "/");
     quoted.insert(quoted.size() - 1, "{,**}");
-    // only the denied permissions, for the tree (a link denial gets l, not rw)
-    const std::string perms = emit::apparmor_file_perms(f);
-    return perms.empty() ? std::string() : quoted + " " + perms + ",";
+    // the denied permissions and what the share needs next (rule `needs`)
+    const std::string perms = emit::apparmor_merge_perms(emit::apparmor_file_perms(f), needs);
+    return perms.empty() ? std::string() : record(grant, quoted, perms) + " " + perms + ",";
 }
 
-std::string memfd_rule(const model::Finding& f)
+std::string hugetlbfs_mount_of(const std::string& path)
+{
+    const std::size_t at = path.find("/libvirt/qemu/");
+    const std::string mount = at == std::string::npos ? parent_dir(path) : path.substr(0, at);
+    const bool plain = mount.size() > 1 && mount.front() == '/'
+        && std::all_of(mount.begin(), mount.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/'
+                   || c == '_' || c == '-' || c == '.';
+           })
+        && mount.find("..") == std::string::npos;
+    return plain ? mount : std::string();
+}
+
+std::string hugepages_rule(const model::Finding& f, const std::string& needs, model::Grant* grant)
+{
+    // <mount>/libvirt/qemu/<id>-<short name>/<file>: the id changes at every start
+    const std::size_t at = f.path.find("/libvirt/qemu/");
+    if (at == std::string::npos || at == 0) {
+        return {};
+    }
+    const std::size_t dir = at + std::string_view("/libvirt/qemu/").size();
+    const std::size_t end = f.path.find('/', dir);
+    if (end == std::string::npos) {
+        return {};
+    }
+    const std::string entry = f.path.substr(dir, end - dir);
+    const std::size_t dash = entry.find('-');
+    if (dash == std::string::npos || dash == 0 || dash + 1 == entry.size()
+        || !std::all_of(entry.begin(), entry.begin() + static_cast<std::ptrdiff_t>(dash),
+                        [](char c) { return c >= '0' && c <= '9'; })) {
+        return {};
+    }
+    const std::string quoted = "\"" + util::apparmor_glob_escape(f.path.substr(0, dir)) + "[0-9]*-"
+        + util::apparmor_glob_escape(entry.substr(dash + 1)) + "/**\"";
+    const std::string perms = emit::apparmor_merge_perms(emit::apparmor_file_perms(f), needs);
+    return perms.empty() ? std::string() : "owner " + record(grant, quoted, perms) + " " + perms + ",";
+}
+
+std::string memfd_rule(const model::Finding& f, const std::string& needs, model::Grant* grant)
 {
     const std::string& path = f.path;
     const std::size_t slash = path.rfind('/');
@@ -274,8 +373,9 @@ std::string memfd_rule(const model::Finding& f)
     const bool mkstemp_name = path.size() >= prefix.size() && suffix == 6 && path.find('/', prefix.size()) == std::string::npos;
     std::string quoted = util::apparmor_path(prefix);
     quoted.insert(quoted.size() - 1, mkstemp_name ? "??????" : "*");
-    const std::string perms = emit::apparmor_file_perms(f);  // only the denied permissions
-    return perms.empty() ? std::string() : "owner " + quoted + " " + perms + ",";
+    // the denied permissions and the rest of what mkstemp's file needs (rule `needs`: rw)
+    const std::string perms = emit::apparmor_merge_perms(emit::apparmor_file_perms(f), needs);
+    return perms.empty() ? std::string() : "owner " + record(grant, quoted, perms) + " " + perms + ",";
 }
 
 bool check_template(std::string_view text, TemplateUse use, std::string& error)

@@ -23,6 +23,8 @@ struct TemplateContext
 {
     const model::Finding& finding;
     const correlate::DomainXmlIndex* xml = nullptr;
+    std::string needs_apparmor;         // AppArmor letters the rule's device needs beyond the denied ones
+    model::Grant* grant = nullptr;      // where a rule placeholder records what it grants
 };
 
 // Expands a checked template. nullopt when a placeholder has no safe value for this
@@ -30,14 +32,27 @@ struct TemplateContext
 // the caller then drops that fix.
 std::optional<std::string> expand_template(std::string_view text, const TemplateContext& context);
 
+// The domain XML of the finding's VM (by uuid, name, or a device path), or null.
+const correlate::DomainInfo* domain_info(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
+
+// The source path of the domain XML device (file, or tree) that holds the finding's path;
+// empty when no XML names it.
+std::string xml_device_source(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
+
 // The share directory of a finding: the domain XML tree device containing the path, else
 // the denied path's directory (the path itself when it names a directory, "/x/"). Empty
 // when unknown or too broad to offer (/, a top-level dir, /tmp, a whole home directory).
 std::string share_root(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
 // `"/dir/{,**}" rw,` for a share root, glob characters of the name escaped.
-std::string share_tree_rule(const model::Finding& finding, const correlate::DomainXmlIndex* xml);
+std::string share_tree_rule(const model::Finding& finding, const correlate::DomainXmlIndex* xml,
+                            const std::string& needs = {}, model::Grant* grant = nullptr);
+// `owner "/mnt/huge1G/libvirt/qemu/*-NAME/**" rw,`: the VM's own hugepage directory on that
+// mount, whatever the domain id of the next start; empty when the path is not one.
+std::string hugepages_rule(const model::Finding& finding, const std::string& needs = {}, model::Grant* grant = nullptr);
+// The hugetlbfs mount of a hugepage file (before /libvirt/qemu/), when its name is plain.
+std::string hugetlbfs_mount_of(const std::string& path);
 // `owner "/tmp/memfd-*" rw,` (or "/tmp/memfd-UUID-*" when QEMU names files per VM), for a
 // memfd fallback file; empty when the path is not one.
-std::string memfd_rule(const model::Finding& finding);
+std::string memfd_rule(const model::Finding& finding, const std::string& needs = {}, model::Grant* grant = nullptr);
 
 } // namespace virtdeny::kb

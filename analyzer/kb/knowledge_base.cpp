@@ -72,6 +72,31 @@ void KnowledgeBase::load_booleans(const std::string& dir, std::vector<std::strin
     if (!booleans.load(selinux_dir, error)) {
         errors.push_back(error);
     }
+    if (std::filesystem::exists(selinux_dir + "/" + std::string(VirtAllowTable::k_allow_file), ec)) {
+        if (!virt_allow.load(selinux_dir, error)) {
+            errors.push_back(error);
+        }
+    }
+    if (std::filesystem::exists(selinux_dir + "/" + std::string(PolicyFixes::k_file), ec)) {
+        if (!policy_fixes.load(selinux_dir, error)) {
+            errors.push_back(error);
+        }
+    }
+}
+
+TeLookup KnowledgeBase::te_lookup() const
+{
+    if (virt_allow.rule_count() == 0) {
+        return {};
+    }
+    const VirtAllowTable* table = &virt_allow;
+    return [table](std::string_view s, std::string_view t, std::string_view c, std::string_view p) -> std::optional<bool> {
+        const VirtAllowTable::Verdict v = table->lookup(s, t, c, p);
+        if (!v.known_source) {
+            return std::nullopt;
+        }
+        return v.allowed;
+    };
 }
 
 void KnowledgeBase::validate_cause_samples(std::vector<std::string>& errors) const
@@ -87,6 +112,9 @@ void KnowledgeBase::validate_cause_samples(std::vector<std::string>& errors) con
             }
             model::Finding& f = findings.front();
             f.device = devices.classify(f, nullptr);
+            if (rule.match.in_xml.value_or(false)) {
+                f.xml_source = f.path;  // a sample stands for a path its domain XML names
+            }
             const CauseRule* winner = causes.match(f);
             if (winner == nullptr || !cause_matches(rule, f)) {
                 errors.push_back(where + "sample does not match the rule: " + sample);

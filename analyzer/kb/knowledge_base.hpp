@@ -4,7 +4,10 @@
 
 #include <analyzer/kb/boolean_table.hpp>
 #include <analyzer/kb/cause_rules.hpp>
+#include <analyzer/kb/access_model.hpp>
 #include <analyzer/kb/device_rules.hpp>
+#include <analyzer/kb/policy_fixes.hpp>
+#include <analyzer/kb/virt_allow_table.hpp>
 
 #include <string>
 #include <vector>
@@ -20,6 +23,12 @@ struct KnowledgeBase
     DeviceRules devices;
     CauseRules causes;
     BooleanTable booleans;  // from DIR/selinux of each dir that has one
+    VirtAllowTable virt_allow;   // TE model of the virt domains (rules/selinux/virt-allow.tsv)
+    PolicyFixes policy_fixes;    // upstream commits that allowed virt accesses (policy-fixes.tsv)
+
+    // The bundled type-enforcement facts (rules/selinux/virt-allow.tsv) as a lookup; empty
+    // when none were loaded.
+    TeLookup te_lookup() const;
 
     // Loads dirs in order (later ones override rules with the same id), then checks that
     // every cause rule's samples fire that rule. The device kinds of the bundled rules are

@@ -4,6 +4,7 @@
 
 #include <analyzer/model/denial.hpp>
 #include <analyzer/model/device.hpp>
+#include <analyzer/model/fix.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -18,27 +19,6 @@ struct DomainRef
     std::string uuid;  // empty when unknown
     std::string via;   // virt-pid, vm-ctx, apparmor-profile, seclabel, proctitle, libvirt-xml, libvirt-api,
                        // path-guess (docs/json.md)
-};
-
-enum class Scope : std::uint8_t { domain, daemon, host };
-
-inline const char* to_string(Scope s)
-{
-    switch (s) {
-    case Scope::domain: return "domain";
-    case Scope::daemon: return "daemon";
-    case Scope::host: return "host";
-    }
-    return "host";
-}
-
-struct Fix
-{
-    std::string kind;   // apparmor-rule, selinux-allow, selinux-fcontext, selinux-boolean, libvirt-xml, host-change
-    Scope scope = Scope::host;
-    std::string text;   // exactly what to put in the file or run
-    std::string note;   // why, in one or two sentences
-    std::string file;   // where it goes (AppArmor include file, module name), when it applies
 };
 
 struct Finding
@@ -69,6 +49,7 @@ struct Finding
 
     Denial sample;                // the first denial, for the advisor and writers
     std::string proctitle;        // QEMU command line, when the event carried one
+    std::string xml_source;       // the domain XML device source (file or tree) holding path, if any
 };
 
 } // namespace virtdeny::model

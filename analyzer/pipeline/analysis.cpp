@@ -95,6 +95,12 @@ AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHand
 
     correlate::Correlator correlator(registry, xml());
     kb::Advisor advisor(m_kb, xml(), m_policy.get());
+    const kb::VirtAaHelper helper(m_options.virt_aa_helper == "none" ? std::string()
+                                  : m_options.virt_aa_helper.empty() ? kb::VirtAaHelper::find()
+                                                                      : m_options.virt_aa_helper);
+    if (xml() != nullptr) {
+        advisor.set_virt_aa_helper(&helper);  // only where a domain XML is known
+    }
     std::vector<model::Finding> findings = aggregator.finish(correlator);
     result.findings.reserve(findings.size());
     std::set<std::string> domains;

@@ -32,6 +32,9 @@ bool load_knowledge(const Options& options, util::Diagnostics& diagnostics, kb::
     if (!connect_problem.empty()) {
         diagnostics.error(connect_problem);
     }
+    if (options.policy_file == "none") {
+        return true;  // the bundled policy data only, even on an SELinux host
+    }
     if (options.policy_file.empty()) {
         policy = kb::PolicyQuery::open_loaded();
         return true;

@@ -17,7 +17,8 @@ struct Options
     // knowledge (see load_knowledge)
     std::vector<std::string> rules_dirs;     // in order; later directories override earlier ones
     std::vector<std::string> libvirt_xml;    // domain XML files or directories
-    std::string policy_file;                 // binary SELinux policy; empty: the loaded one
+    std::string policy_file;                 // binary SELinux policy; empty: the loaded one; "none": bundled data only
+    std::string virt_aa_helper;              // "" = libvirt's when installed, "none" = off, else a path
     std::string connect;                     // libvirt URI, "none", or empty: the default (correlate/libvirt_source.hpp)
     // scanning
     ingest::TimeWindow window;

@@ -29,8 +29,16 @@ model::Finding sample_finding()
     f.first_seen_ms = 1717403012512;
     f.last_seen_ms = 1717403013000;
     f.explanation = "The image is not in the VM's profile \xd8\x9c.";
-    f.fixes.push_back({"apparmor-rule", model::Scope::domain, "\"/var/lib/x\" rwk,", "note \xc2\x9b", ""});
-    f.fixes.push_back({"host-change", model::Scope::host, "chmod 0644 x", "", ""});
+    const auto fix = [](std::string kind, model::Scope scope, std::string text, std::string note) {
+        model::Fix x;
+        x.kind = std::move(kind);
+        x.scope = scope;
+        x.text = std::move(text);
+        x.note = std::move(note);
+        return x;
+    };
+    f.fixes.push_back(fix("apparmor-rule", model::Scope::domain, "\"/var/lib/x\" rwk,", "note \xc2\x9b"));
+    f.fixes.push_back(fix("host-change", model::Scope::host, "chmod 0644 x", ""));
     return f;
 }
 

@@ -261,7 +261,7 @@ TEST_CASE("templates: log text never escapes into a generated rule or command", 
     CHECK(kb::memfd_rule(f).empty());
 
     f.path = "/srv/vms/a'b.img";
-    const kb::TemplateContext context{f, nullptr};
+    const kb::TemplateContext context{f, nullptr, {}, nullptr};
     CHECK(kb::expand_template("semanage fcontext -a -t svirt_image_t {path_regex_quoted}", context)
           == "semanage fcontext -a -t svirt_image_t '/srv/vms/a'\\''b\\.img'");
     {
@@ -269,12 +269,12 @@ TEST_CASE("templates: log text never escapes into a generated rule or command", 
         // file_contexts.local line (it was kept before the escapers were merged)
         auto spaced = f;
         spaced.path = "/home/u/My VMs/x.qcow2";
-        CHECK(kb::expand_template("{path_regex_quoted}", kb::TemplateContext{spaced, nullptr})
+        CHECK(kb::expand_template("{path_regex_quoted}", kb::TemplateContext{spaced, nullptr, {}, nullptr})
               == "'/home/u/My\\x20VMs/x\\.qcow2'");
         spaced.path = "relative/x";
-        CHECK_FALSE(kb::expand_template("{path_regex_quoted}", kb::TemplateContext{spaced, nullptr}));
+        CHECK_FALSE(kb::expand_template("{path_regex_quoted}", kb::TemplateContext{spaced, nullptr, {}, nullptr}));
         spaced.path = std::string("/srv/a\x01b");
-        CHECK_FALSE(kb::expand_template("{path_xml}", kb::TemplateContext{spaced, nullptr}));
+        CHECK_FALSE(kb::expand_template("{path_xml}", kb::TemplateContext{spaced, nullptr, {}, nullptr}));
     }
     CHECK(kb::expand_template("{vm} {path}", context) == "web01 /srv/vms/a'b.img");
     CHECK(kb::expand_template("\"/x/{,**}\" {uuid}", context) == "\"/x/{,**}\" 5b7c9e2a-1f3d-4c6b-8a9e-0d2f4b6c8e1a");
@@ -283,7 +283,7 @@ TEST_CASE("templates: log text never escapes into a generated rule or command", 
         model::Finding anon = f;
         anon.domain.reset();
         anon.comm = "qemu-kvm";
-        const kb::TemplateContext none{anon, nullptr};
+        const kb::TemplateContext none{anon, nullptr, {}, nullptr};
         CHECK(kb::expand_template("QEMU ({comm}) of VM {vm} was denied", none) == "QEMU (qemu-kvm) of an unidentified VM was denied");
         CHECK(kb::expand_template("VM {vm} ({comm}) was denied", none) == "An unidentified VM (qemu-kvm) was denied");
         CHECK(kb::expand_template("It failed. VM {vm} stopped", none) == "It failed. An unidentified VM stopped");
