@@ -15,7 +15,7 @@ _virtdeny()
 
     local commands="explain suggest follow replay rules help"
     local options="--help -h --version --format -f --color --no-progress --libvirt-xml --connect --domain --rules
-        --rules-replace --since --until --threads --year --out --dry-run --cil --policy --baseline
+        --rules-replace --since --until --threads --year --out --dry-run --cil --policy --virt-aa-helper --baseline
         --write-baseline --junit --file --from-start --poll --audisp --netlink"
 
     case "$prev" in
@@ -25,7 +25,7 @@ _virtdeny()
         --color)
             COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
             return ;;
-        --libvirt-xml|--baseline|--write-baseline|--junit|--file|--policy)
+        --libvirt-xml|--baseline|--write-baseline|--junit|--file|--policy|--virt-aa-helper)
             COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
             return ;;
@@ -45,7 +45,7 @@ _virtdeny()
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
             --format|-f|--color|--libvirt-xml|--connect|--domain|--rules|--since|--until|--threads|--year|--out|\
-            --policy|--baseline|--write-baseline|--junit|--file)
+            --policy|--virt-aa-helper|--baseline|--write-baseline|--junit|--file)
                 ((i++)) ;;
             -*) ;;
             *)

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -69,14 +70,15 @@ bool contains(const json& value, const std::string& needle)
     return value.is_string() && value.get<std::string>().find(needle) != std::string::npos;
 }
 
-// docs/fixes.md: booleans last in the fixes.
+// docs/fixes.md: a boolean that opens every domain (breadth host) comes after every fix that
+// opens less.
 bool booleans_last(const json& f)
 {
     bool seen_boolean = false;
     for (const json& fix : f["fixes"]) {
-        if (fix["kind"] == "selinux-boolean") {
+        if (fix["kind"] == "selinux-boolean" && fix["breadth"]["vms"] == "host") {
             seen_boolean = true;
-        } else if (seen_boolean) {
+        } else if (seen_boolean && fix["breadth"]["vms"] != "host" && fix["effect"] == "allows") {
             return false;
         }
     }
@@ -123,7 +125,10 @@ TEST_CASE("golden policy: explain --policy answers each SELinux finding from Deb
         for (const char* key : {"node", "domain", "subject", "object", "class", "permissions", "device", "count"}) {
             CHECK(answered[i][key] == plain[i][key]);
         }
-        CHECK(answered[i]["explanation"].get<std::string>().rfind(plain[i]["explanation"].get<std::string>(), 0) == 0);
+        // the cause's explanation stands; the policy's answer follows it (the checks' notes may differ)
+        const std::string cause = plain[i]["explanation"].get<std::string>().substr(
+            0, plain[i]["explanation"].get<std::string>().find(". ") + 1);
+        CHECK(answered[i]["explanation"].get<std::string>().rfind(cause, 0) == 0);
         CHECK(booleans_last(answered[i]));
         // every boolean named is one this policy has
         for (const json& fix : fixes_of(answered[i], "selinux-boolean")) {
@@ -151,21 +156,22 @@ TEST_CASE("golden policy: explain --policy answers each SELinux finding from Deb
         CHECK(f["fixes"][0]["kind"] == "host-change");
     }
 
-    SECTION("home directory disk: a plain missing allow rule, no boolean")
+    SECTION("home directory disk: a plain missing allow rule, no boolean; a relabel this policy allows")
     {
         const json& f = by_path(answered, k_home);
         CHECK(contains(f["explanation"], "has no allow rule for svirt_t -> user_home_t:file { read write }"));
         CHECK(contains(f["explanation"], "no boolean would add one"));
         CHECK(fixes_of(f, "selinux-boolean").empty());
-        const auto allow = fixes_of(f, "selinux-allow");
-        REQUIRE(allow.size() == 1);
-        CHECK(allow[0]["text"] == "allow svirt_t user_home_t:file { read write };");
+        REQUIRE(f["fixes"].size() >= 1);
+        CHECK(f["fixes"][0]["kind"] == "selinux-fcontext");
+        CHECK(f["fixes"][0]["effect"] == "allows");  // checked against Debian's policy: svirt_t uses svirt_image_t
+        CHECK(contains(f["fixes"][0]["text"], "-t svirt_image_t"));
     }
 
     SECTION("image relabeled for another VM: an MCS constraint, a relabel instead of an allow rule")
     {
         const json& before = by_path(plain, k_shared);
-        CHECK_FALSE(fixes_of(before, "selinux-allow").empty());  // what the knowledge base alone says
+        CHECK(fixes_of(before, "selinux-allow").empty());  // the bundled MCS check says so without a policy
         const json& f = by_path(answered, k_shared);
         CHECK(contains(f["explanation"], "a constraint denies it: an MCS/MLS constraint"));
         CHECK(contains(f["explanation"], "(s0:c305,c911) are not within the process's (s0:c118,c712)"));
@@ -184,7 +190,23 @@ TEST_CASE("golden policy: explain --policy answers each SELinux finding from Deb
     {
         const json& f = by_path(answered, k_nvdimm);
         CHECK(contains(f["explanation"], "unknown type in this policy (type svirt_tcg_t)"));
-        CHECK(f["fixes"] == by_path(plain, k_nvdimm)["fixes"]);
+        // a relabel this policy cannot judge is unknown here (the bundled data judges it for
+        // Fedora's policy)
+        std::multiset<std::string> answered_texts;
+        std::multiset<std::string> plain_texts;
+        for (const json& fix : f["fixes"]) {
+            answered_texts.insert(fix["text"].get<std::string>());
+        }
+        for (const json& fix : by_path(plain, k_nvdimm)["fixes"]) {
+            plain_texts.insert(fix["text"].get<std::string>());
+        }
+        // every fix the bundled data proved is there; one it found insufficient may stay as unknown
+        CHECK(std::includes(answered_texts.begin(), answered_texts.end(), plain_texts.begin(), plain_texts.end()));
+        for (const json& fix : f["fixes"]) {
+            if (fix["kind"] == "selinux-fcontext") {
+                CHECK(fix["effect"] == "unknown");
+            }
+        }
     }
 }
 

@@ -193,6 +193,9 @@ TEST_CASE("bundled rules load cleanly and every sample fires its own rule", "[kb
         REQUIRE_FALSE(rule.samples.empty());
         for (const auto& sample : rule.samples) {
             INFO(rule.id << ": " << sample);
+            if (rule.match.in_xml.value_or(false)) {
+                continue;  // fires only with the VM's domain XML: KnowledgeBase::validate_cause_samples checks it
+            }
             const auto findings = test::explain_text(sample + "\n");
             REQUIRE(findings.size() == 1);
             CHECK(findings.front().rule_id == rule.id);
