@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include <analyzer/util/escape.hpp>
+
 #include <analyzer/cli/analysis.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
 
@@ -48,16 +50,7 @@ std::string binary()
 
 std::string shell_quote(const std::string& s)
 {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out.push_back(c);
-        }
-    }
-    out += "'";
-    return out;
+    return util::shell_quote(s);
 }
 
 std::string read_file(const std::string& path)

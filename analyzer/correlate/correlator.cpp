@@ -12,19 +12,6 @@ namespace {
 
 constexpr std::size_t k_proctitle_limit = 128;
 
-bool is_uuid(std::string_view s)
-{
-    if (s.size() != 36) {
-        return false;
-    }
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : util::hex_value(s[i]) < 0) {
-            return false;
-        }
-    }
-    return true;
-}
 
 // The value after an option, up to ',' or ' '; cut=true when it ran to the end of a
 // command line that may have been truncated.
@@ -105,7 +92,7 @@ QemuCommandLine parse_qemu_cmdline(std::string_view proctitle)
     if (u != std::string_view::npos) {
         bool cut = false;
         auto v = option_value(proctitle, u + 7, cut);
-        if (is_uuid(v)) {
+        if (util::is_uuid(v)) {
             out.uuid = std::string(v);
         }
     }
@@ -118,7 +105,7 @@ std::string_view libvirt_profile_uuid(std::string_view profile)
         return {};
     }
     auto uuid = profile.substr(8, 36);
-    if (!is_uuid(uuid)) {
+    if (!util::is_uuid(uuid)) {
         return {};
     }
     if (profile.size() > 44 && !starts_with(profile.substr(44), "//")) {

@@ -9,19 +9,6 @@ using util::starts_with;
 
 namespace {
 
-bool is_uuid_text(std::string_view s)
-{
-    if (s.size() != 36) {
-        return false;
-    }
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : util::hex_value(s[i]) < 0) {
-            return false;
-        }
-    }
-    return true;
-}
 
 bool all_digits(std::string_view s)
 {
@@ -116,7 +103,7 @@ std::optional<LoggedDomain> parse_domain_line(std::string_view line)
     LoggedDomain d;
     d.name = std::string(rest.substr(0, end));
     const std::string_view uuid = rest.substr(end + 7, 36);
-    if (!is_uuid_text(uuid)) {
+    if (!util::is_uuid(uuid)) {
         return std::nullopt;
     }
     for (unsigned char c : d.name) {
@@ -188,7 +175,7 @@ PathGuess guess_from_path(std::string_view path)
     // TPM state: /var/lib/libvirt/swtpm/<uuid>/tpm2/...; nova's instance directory
     for (std::string_view dir : {std::string_view("/var/lib/libvirt/swtpm/"), std::string_view("/var/lib/nova/instances/")}) {
         const std::string_view uuid = component_after(path, dir);
-        if (is_uuid_text(uuid)) {
+        if (util::is_uuid(uuid)) {
             g.uuid = std::string(uuid);
             g.signal = dir[9] == 'n' ? "nova-instance" : "swtpm-state";
             return g;

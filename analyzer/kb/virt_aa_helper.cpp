@@ -16,13 +16,6 @@ namespace virtdeny::kb {
 
 namespace {
 
-bool is_uuid(const std::string& s)
-{
-    return s.size() == 36 && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-';
-    });
-}
-
 // Runs exe with args, stdin from file, and returns stdout+stderr; nullopt on failure or timeout.
 std::optional<std::string> run_with_input(const std::string& exe, const std::vector<std::string>& args,
                                           const std::string& input_file)
@@ -144,7 +137,7 @@ std::string VirtAaHelper::find()
 
 const std::vector<HelperRule>* VirtAaHelper::rules_for(const correlate::DomainInfo& domain) const
 {
-    if (m_exe.empty() || domain.file.empty() || !is_uuid(domain.uuid)) {
+    if (m_exe.empty() || domain.file.empty() || !util::is_uuid(domain.uuid)) {
         return nullptr;
     }
     std::lock_guard<std::mutex> lock(m_mutex);

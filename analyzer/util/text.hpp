@@ -69,6 +69,21 @@ inline int hex_value(char c)
     return -1;
 }
 
+// A UUID as libvirt writes it: 8-4-4-4-12 hex digits.
+inline bool is_uuid(std::string_view s)
+{
+    if (s.size() != 36) {
+        return false;
+    }
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : hex_value(s[i]) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // Parses an unsigned decimal prefix of s; advances s past it. nullopt when no digit.
 inline std::optional<std::uint64_t> parse_uint(std::string_view& s)
 {
