@@ -1,9 +1,9 @@
 #include <analyzer/kb/boolean_table.hpp>
 
+#include <analyzer/kb/tsv_table.hpp>
+
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 namespace virtdeny::kb {
@@ -15,33 +15,6 @@ constexpr std::string_view k_attributes_header = "type\tattributes";
 constexpr std::string_view k_self = "self";
 constexpr std::string_view k_process_attribute = "domain";
 constexpr std::string_view k_all_perms = "*";
-constexpr std::size_t k_booleans_columns = 7;
-
-std::vector<std::string_view> split(std::string_view text, char sep)
-{
-    std::vector<std::string_view> out;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t end = text.find(sep, start);
-        if (end == std::string_view::npos) {
-            out.push_back(text.substr(start));
-            return out;
-        }
-        out.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-}
-
-std::vector<std::string> split_words(std::string_view text)
-{
-    std::vector<std::string> out;
-    for (std::string_view word : split(text, ' ')) {
-        if (!word.empty()) {
-            out.emplace_back(word);
-        }
-    }
-    return out;
-}
 
 bool is_name(std::string_view s)
 {
@@ -54,60 +27,10 @@ bool is_name(std::string_view s)
     });
 }
 
-bool read_file(const std::string& path, std::string& out)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return false;
-    }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    out = buffer.str();
-    return true;
-}
-
-std::string location(std::string_view name, std::size_t line)
-{
-    return std::string(name) + ":" + std::to_string(line);
-}
-
 bool fail(std::string& error, std::string_view where, std::string_view why)
 {
     error = std::string(where) + ": " + std::string(why);
     return false;
-}
-
-// Calls row(fields, where) for each data line of a TSV file after checking its header line.
-template <typename RowFn>
-bool for_each_row(std::string_view text, std::string_view name, std::string_view header,
-                  std::string& error, RowFn row)
-{
-    bool seen_header = false;
-    std::size_t line_no = 0;
-    for (std::string_view line : split(text, '\n')) {
-        ++line_no;
-        if (!line.empty() && line.back() == '\r') {
-            line.remove_suffix(1);
-        }
-        if (line.empty() || line.front() == '#') {
-            continue;
-        }
-        const std::string where = location(name, line_no);
-        if (!seen_header) {
-            if (line != header) {
-                return fail(error, where, "expected the header line '" + std::string(header) + "'");
-            }
-            seen_header = true;
-            continue;
-        }
-        if (!row(split(line, '\t'), where, error)) {
-            return false;
-        }
-    }
-    if (!seen_header) {
-        return fail(error, location(name, line_no), "no header line (empty file?)");
-    }
-    return true;
 }
 
 bool parse_bool(std::string_view text, bool& out)
@@ -138,13 +61,13 @@ bool BooleanTable::load(const std::string& dir, std::string& error)
     const std::string booleans_path = dir + "/" + std::string(k_booleans_file);
     const std::string attributes_path = dir + "/" + std::string(k_attributes_file);
     std::string text;
-    if (!read_file(booleans_path, text)) {
+    if (!tsv::read_file(booleans_path, text)) {
         return fail(error, booleans_path + ":0", "cannot read file");
     }
     if (!load_booleans_text(text, booleans_path, error)) {
         return false;
     }
-    if (!read_file(attributes_path, text)) {
+    if (!tsv::read_file(attributes_path, text)) {
         return fail(error, attributes_path + ":0", "cannot read file");
     }
     return load_attributes_text(text, attributes_path, error);
@@ -153,7 +76,7 @@ bool BooleanTable::load(const std::string& dir, std::string& error)
 bool BooleanTable::load_booleans_text(std::string_view text, std::string_view name,
                                       std::string& error)
 {
-    return for_each_row(text, name, k_booleans_header, error,
+    return tsv::for_each_row(text, name, k_booleans_header, error,
                         [this](const std::vector<std::string_view>& fields, std::string_view where,
                                std::string& err) { return add_grant_row(fields, where, err); });
 }
@@ -161,7 +84,7 @@ bool BooleanTable::load_booleans_text(std::string_view text, std::string_view na
 bool BooleanTable::load_attributes_text(std::string_view text, std::string_view name,
                                         std::string& error)
 {
-    return for_each_row(text, name, k_attributes_header, error,
+    return tsv::for_each_row(text, name, k_attributes_header, error,
                         [this](const std::vector<std::string_view>& fields, std::string_view where,
                                std::string& err) { return add_attribute_row(fields, where, err); });
 }
@@ -169,10 +92,6 @@ bool BooleanTable::load_attributes_text(std::string_view text, std::string_view 
 bool BooleanTable::add_grant_row(const std::vector<std::string_view>& fields,
                                  std::string_view where, std::string& error)
 {
-    if (fields.size() != k_booleans_columns) {
-        return fail(error, where, "expected 7 tab-separated columns, found "
-                                      + std::to_string(fields.size()));
-    }
     BooleanGrant grant;
     std::string_view boolean = fields[0];
     if (!boolean.empty() && boolean.front() == '!') {
@@ -195,7 +114,7 @@ bool BooleanTable::add_grant_row(const std::vector<std::string_view>& fields,
     grant.source = std::string(fields[3]);
     grant.target = std::string(fields[4]);
     grant.tclass = std::string(fields[5]);
-    grant.perms = split_words(fields[6]);
+    grant.perms = tsv::words(fields[6]);
     if (grant.perms.empty()) {
         return fail(error, where, "no permissions");
     }
@@ -224,15 +143,11 @@ bool BooleanTable::add_grant_row(const std::vector<std::string_view>& fields,
 bool BooleanTable::add_attribute_row(const std::vector<std::string_view>& fields,
                                      std::string_view where, std::string& error)
 {
-    if (fields.size() != 2) {
-        return fail(error, where, "expected 2 tab-separated columns (type, attributes), found "
-                                      + std::to_string(fields.size()));
-    }
     if (!is_name(fields[0])) {
         return fail(error, where, "bad type name '" + std::string(fields[0]) + "'");
     }
     std::vector<std::string>& attrs = m_attributes[std::string(fields[0])];
-    for (std::string& attr : split_words(fields[1])) {
+    for (std::string& attr : tsv::words(fields[1])) {
         if (!is_name(attr)) {
             return fail(error, where, "bad attribute name '" + attr + "'");
         }
