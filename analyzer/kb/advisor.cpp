@@ -392,6 +392,18 @@ std::string mcs_sentence(const model::Finding& f)
           "label, or was relabelled for another VM while this one ran.";
 }
 
+// The relabel fixes of an MCS denial first, then the finding's other fixes (without repeats).
+void put_mcs_fixes_first(model::Finding& f)
+{
+    std::vector<model::Fix> fixes = mcs_fixes(f);
+    for (model::Fix& fix : f.fixes) {
+        if (!has_fix_in(fixes, fix)) {
+            fixes.push_back(std::move(fix));
+        }
+    }
+    f.fixes = std::move(fixes);
+}
+
 std::string boolean_list(const std::vector<PolicyBoolean>& booleans)
 {
     std::string out;
@@ -527,17 +539,7 @@ std::string apply_policy_answer(model::Finding& f, const PolicyAnswer& a, const 
         remove_fixes(f, "selinux-allow");
     }
     if (a.constraint_denied && a.mls) {
-        std::vector<model::Fix> relabel = mcs_fixes(f);
-        std::vector<model::Fix> rest;
-        for (model::Fix& fix : f.fixes) {
-            if (!has_fix_in(relabel, fix)) {
-                rest.push_back(std::move(fix));
-            }
-        }
-        f.fixes = std::move(relabel);
-        for (model::Fix& fix : rest) {
-            f.fixes.push_back(std::move(fix));
-        }
+        put_mcs_fixes_first(f);
     }
     for (model::Fix& fix : policy_boolean_fixes(a, policy_path, table)) {
         if (!has_fix(f, fix.kind, fix.scope, fix.text)) {
@@ -590,13 +592,7 @@ void Advisor::advise(model::Finding& f) const
     if (f.mac == model::Mac::selinux && !(answer && answer->evaluated())
         && AccessModel::mcs_denies(f.subject, f.tcontext, f.tclass, f.permissions)) {
         f.explanation += mcs_sentence(f);
-        std::vector<model::Fix> relabel = mcs_fixes(f);
-        for (model::Fix& fix : f.fixes) {
-            if (!has_fix_in(relabel, fix)) {
-                relabel.push_back(std::move(fix));
-            }
-        }
-        f.fixes = std::move(relabel);
+        put_mcs_fixes_first(f);
     }
     if (auto upgrade = upgrade_fix(f, m_kb)) {
         f.fixes.insert(f.fixes.begin(), std::move(*upgrade));
