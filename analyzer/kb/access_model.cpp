@@ -1,5 +1,7 @@
 #include <analyzer/kb/access_model.hpp>
 
+#include <analyzer/kb/mcs_expression.hpp>
+
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/util/text.hpp>
 
@@ -61,10 +63,6 @@ McsLevel parse_level(std::string_view level)
     return out;
 }
 
-bool is_in(std::string_view word, std::initializer_list<std::string_view> list)
-{
-    return std::find(list.begin(), list.end(), word) != list.end();
-}
 
 } // namespace
 
@@ -86,30 +84,6 @@ bool mcs_dominates(const McsLevel& high, const McsLevel& other)
     }
     return std::includes(high.categories.begin(), high.categories.end(), other.categories.begin(),
                          other.categories.end());
-}
-
-bool mcs_constrained(std::string_view tclass, std::string_view perm)
-{
-    // policy/mcs (fedora-selinux/selinux-policy): the `( h1 dom h2 ) or ( t1 !=
-    // mcs_constrained_type )` constraints. open and map of a file are not constrained.
-    if (tclass == "file") {
-        return is_in(perm, {"read", "ioctl", "lock", "execute", "execute_no_trans", "write", "setattr", "append",
-                            "unlink", "link", "rename", "create", "relabelto", "relabelfrom"});
-    }
-    if (tclass == "dir") {
-        return is_in(perm, {"search", "read", "ioctl", "lock", "write", "setattr", "append", "unlink", "link",
-                            "rename", "add_name", "remove_name", "create", "relabelto", "relabelfrom"});
-    }
-    if (tclass == "fifo_file") {
-        return is_in(perm, {"open", "create", "relabelto", "relabelfrom"});
-    }
-    if (is_in(tclass, {"lnk_file", "chr_file", "blk_file", "sock_file"})) {
-        return is_in(perm, {"getattr", "read", "ioctl", "write", "setattr", "create", "relabelto", "relabelfrom"});
-    }
-    if (tclass == "process") {
-        return is_in(perm, {"transition", "dyntransition", "ptrace", "sigkill", "sigstop", "signal"});
-    }
-    return false;
 }
 
 std::optional<bool> AccessModel::te_allows(const std::string& source, const std::string& target,
@@ -141,20 +115,30 @@ std::optional<bool> AccessModel::te_allows(const std::string& source, const std:
     return all;
 }
 
-bool AccessModel::mcs_denies(const std::string& scontext, const std::string& tcontext, const std::string& tclass,
-                             const std::vector<std::string>& perms)
+bool mcs_denies(const VirtAllowTable& tables, const std::string& scontext, const std::string& tcontext,
+                const std::string& tclass, const std::vector<std::string>& perms)
 {
-    const std::string_view stype = correlate::context_type(scontext);
-    if (stype != "svirt_t" && stype != "svirt_tcg_t" && stype != "svirt_kvm_net_t" && stype != "svirt_qemu_net_t"
-        && stype != "svirt_lxc_net_t" && stype != "svirt_sandbox_domain") {
-        return false;
+    McsSide subject;
+    subject.constrained = tables.mcs_constrained_type(correlate::context_type(scontext));
+    if (!subject.constrained) {
+        return false;  // every constraint of the table holds for a type outside the attribute
     }
-    const McsLevel subject = parse_mcs_high(correlate::mcs_level(scontext));
-    const McsLevel object = parse_mcs_high(correlate::mcs_level(tcontext));
-    if (!subject.valid || !object.valid || mcs_dominates(subject, object)) {
-        return false;
+    const std::string_view slevel = correlate::mcs_level(scontext);
+    const std::string_view olevel = correlate::mcs_level(tcontext);
+    subject.low = parse_mcs_low(slevel);
+    subject.high = parse_mcs_high(slevel);
+    McsSide object;
+    object.low = parse_mcs_low(olevel);
+    object.high = parse_mcs_high(olevel);
+    object.constrained = tables.mcs_constrained_type(correlate::context_type(tcontext));
+    for (const std::string& p : perms) {
+        for (const McsConstraint* c : tables.mcs_constraints(tclass, p)) {
+            if (mcs_expression_holds(c->expression, subject, object) == false) {
+                return true;
+            }
+        }
     }
-    return std::any_of(perms.begin(), perms.end(), [&](const std::string& p) { return mcs_constrained(tclass, p); });
+    return false;
 }
 
 std::string AccessModel::source_label() const

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <analyzer/kb/policy_query.hpp>
+#include <analyzer/kb/virt_allow_table.hpp>
 
 #include <functional>
 #include <optional>
@@ -28,10 +29,12 @@ McsLevel parse_mcs_low(std::string_view level);
 // True when high dominates other: same sensitivity, every category of other is in high.
 bool mcs_dominates(const McsLevel& high, const McsLevel& other);
 
-// True when the MCS constraints of the policy cover permission perm of class tclass for an
-// mcs_constrained_type subject (svirt_t, svirt_tcg_t): there the subject's high level must
-// dominate the object's. Derived from policy/mcs of fedora-selinux/selinux-policy.
-bool mcs_constrained(std::string_view tclass, std::string_view perm);
+// Does an MCS constraint of the policy deny this access of scontext on tcontext? True when
+// some perm has a constraint in rules/selinux/mcs-constraints.tsv whose expression fails for
+// these levels and types (mcs-constrained-types.tsv: svirt_t, svirt_tcg_t, container_t, ...).
+// False when no constraint applies or an expression cannot be evaluated.
+bool mcs_denies(const VirtAllowTable& tables, const std::string& scontext, const std::string& tcontext,
+                const std::string& tclass, const std::vector<std::string>& perms);
 
 // A lookup into bundled type-enforcement facts: does source reach target:tclass perm without
 // any boolean? nullopt when the table does not know the pair.
@@ -41,18 +44,23 @@ using TeLookup = std::function<std::optional<bool>(std::string_view source, std:
 class AccessModel
 {
 public:
-    AccessModel(const PolicyQuery* policy, TeLookup bundled) : m_policy(policy), m_bundled(std::move(bundled)) {}
+    // tables: the bundled MCS constraints (nullptr: no MCS answer, mcs_denies is false).
+    AccessModel(const PolicyQuery* policy, TeLookup bundled, const VirtAllowTable* tables)
+        : m_policy(policy), m_bundled(std::move(bundled)), m_tables(tables)
+    {
+    }
 
     // Does type source hold every perm on target:tclass by type enforcement (booleans as they
     // are in the policy, or off-by-default in the bundled data)? Constraints are not asked.
     std::optional<bool> te_allows(const std::string& source, const std::string& target, const std::string& tclass,
                                   const std::vector<std::string>& perms) const;
 
-    // Does an MCS constraint deny this access of scontext on tcontext: the subject is a
-    // constrained VM type, some perm is constrained for the class, and the subject's level
-    // does not dominate the object's.
-    static bool mcs_denies(const std::string& scontext, const std::string& tcontext, const std::string& tclass,
-                           const std::vector<std::string>& perms);
+    // kb::mcs_denies on the bundled constraints.
+    bool mcs_denies(const std::string& scontext, const std::string& tcontext, const std::string& tclass,
+                    const std::vector<std::string>& perms) const
+    {
+        return m_tables && kb::mcs_denies(*m_tables, scontext, tcontext, tclass, perms);
+    }
 
     // Where the TE answers come from, for effect reasons: "the policy /etc/..." or "the bundled policy data".
     std::string source_label() const;
@@ -61,6 +69,7 @@ public:
 private:
     const PolicyQuery* m_policy;
     TeLookup m_bundled;
+    const VirtAllowTable* m_tables;
 };
 
 } // namespace virtdeny::kb

@@ -325,7 +325,7 @@ std::optional<model::Fix> upgrade_fix(const model::Finding& f, const KnowledgeBa
     const std::string stype(correlate::context_type(f.subject));
     const std::string ttype(correlate::context_type(f.tcontext));
     if (f.mac != model::Mac::selinux || f.permissions.empty() || kb.policy_fixes.size() == 0
-        || AccessModel::mcs_denies(f.subject, f.tcontext, f.tclass, f.permissions)) {
+        || mcs_denies(kb.virt_allow, f.subject, f.tcontext, f.tclass, f.permissions)) {
         return std::nullopt;
     }
     const auto member = [&kb](std::string_view type, std::string_view attribute) {
@@ -550,7 +550,7 @@ std::string apply_policy_answer(model::Finding& f, const PolicyAnswer& a, const 
 }
 
 Advisor::Advisor(const KnowledgeBase& kb, const correlate::DomainXmlIndex* xml, const PolicyQuery* policy)
-    : m_kb(kb), m_xml(xml), m_policy(policy), m_access(policy, kb.te_lookup())
+    : m_kb(kb), m_xml(xml), m_policy(policy), m_access(policy, kb.te_lookup(), &kb.virt_allow)
 {
 }
 
@@ -590,7 +590,7 @@ void Advisor::advise(model::Finding& f) const
         f.explanation += apply_policy_answer(f, *answer, m_policy->path(), m_kb.booleans);
     }
     if (f.mac == model::Mac::selinux && !(answer && answer->evaluated())
-        && AccessModel::mcs_denies(f.subject, f.tcontext, f.tclass, f.permissions)) {
+        && m_access.mcs_denies(f.subject, f.tcontext, f.tclass, f.permissions)) {
         f.explanation += mcs_sentence(f);
         put_mcs_fixes_first(f);
     }

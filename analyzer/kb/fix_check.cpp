@@ -56,7 +56,7 @@ void check_selinux(const model::Finding& f, model::Fix& fix, const Needs& needs,
     const model::Grant& g = fix.grant;
     const std::string stype(correlate::context_type(f.subject));
     const std::string ttype(correlate::context_type(f.tcontext));
-    const bool mcs = AccessModel::mcs_denies(f.subject, f.tcontext, f.tclass, f.permissions);
+    const bool mcs = access.mcs_denies(f.subject, f.tcontext, f.tclass, f.permissions);
     const std::string mcs_reason = "an MCS constraint denies it: the object's categories (" + level_text(f.tcontext)
         + ") are not within the process's (" + level_text(f.subject) + "), and no allow rule or boolean lifts a constraint";
     switch (g.kind) {

@@ -11,6 +11,7 @@ namespace {
 constexpr std::string_view k_allow_header = "source\tvia\ttarget\tclass\tperms\tcondition";
 constexpr std::string_view k_attributes_header = "type\tattributes";
 constexpr std::string_view k_mcs_header = "class\tperms\texpression";
+constexpr std::string_view k_mcs_types_header = "type\taliases";
 
 bool contains(const std::vector<std::string>& words, std::string_view word)
 {
@@ -34,9 +35,11 @@ bool VirtAllowTable::load(const std::string& dir, std::string& error)
     const std::string allow = dir + "/" + std::string(k_allow_file);
     const std::string attrs = dir + "/" + std::string(k_attributes_file);
     const std::string mcs = dir + "/" + std::string(k_mcs_file);
+    const std::string mcs_types = dir + "/" + std::string(k_mcs_types_file);
     return load_file(allow, text, error) && load_allow_text(text, allow, error)
         && load_file(attrs, text, error) && load_attributes_text(text, attrs, error)
-        && load_file(mcs, text, error) && load_mcs_text(text, mcs, error);
+        && load_file(mcs, text, error) && load_mcs_text(text, mcs, error)
+        && load_file(mcs_types, text, error) && load_mcs_types_text(text, mcs_types, error);
 }
 
 bool VirtAllowTable::load_allow_text(std::string_view text, std::string_view name,
@@ -137,6 +140,43 @@ VirtAllowTable::Verdict VirtAllowTable::lookup(std::string_view source, std::str
         }
     }
     return verdict;
+}
+
+bool VirtAllowTable::load_mcs_types_text(std::string_view text, std::string_view name,
+                                         std::string& error)
+{
+    const bool ok = tsv::for_each_row(
+        text, name, k_mcs_types_header, error,
+        [this](const std::vector<std::string_view>& f, const std::string& where, std::string& err) {
+            if (f[0].empty()) {
+                err = where + ": empty type";
+                return false;
+            }
+            m_mcs_types.emplace_back(f[0]);
+            for (auto& alias : tsv::words(f[1])) {
+                m_mcs_types.push_back(std::move(alias));
+            }
+            return true;
+        });
+    std::sort(m_mcs_types.begin(), m_mcs_types.end());
+    return ok;
+}
+
+std::vector<const McsConstraint*> VirtAllowTable::mcs_constraints(std::string_view tclass,
+                                                                  std::string_view perm) const
+{
+    std::vector<const McsConstraint*> out;
+    for (const McsConstraint& c : m_mcs) {
+        if (c.tclass == tclass && contains(c.perms, perm)) {
+            out.push_back(&c);
+        }
+    }
+    return out;
+}
+
+bool VirtAllowTable::mcs_constrained_type(std::string_view type) const
+{
+    return std::binary_search(m_mcs_types.begin(), m_mcs_types.end(), type, std::less<>());
 }
 
 const McsConstraint* VirtAllowTable::mcs_constraint(std::string_view tclass,

@@ -1,6 +1,7 @@
 // SELinux TE model of the virt domains: the allow rules that apply to svirt_t, svirt_tcg_t,
 // virtqemud_t, ... and the MCS constraints that bind the svirt domains. Loaded from
-// rules/selinux/virt-allow.tsv, virt-type-attributes.tsv and mcs-constraints.tsv, generated
+// rules/selinux/virt-allow.tsv, virt-type-attributes.tsv, mcs-constraints.tsv and
+// mcs-constrained-types.tsv, generated
 // by scripts/gen-selinux-te-model from a binary policy built from fedora-selinux/selinux-policy.
 #pragma once
 
@@ -37,12 +38,14 @@ public:
     static constexpr std::string_view k_allow_file = "virt-allow.tsv";
     static constexpr std::string_view k_attributes_file = "virt-type-attributes.tsv";
     static constexpr std::string_view k_mcs_file = "mcs-constraints.tsv";
+    static constexpr std::string_view k_mcs_types_file = "mcs-constrained-types.tsv";
 
-    // Loads the three files from dir (rules/selinux); false with "file:line: why" on bad input.
+    // Loads the four files from dir (rules/selinux); false with "file:line: why" on bad input.
     bool load(const std::string& dir, std::string& error);
     bool load_allow_text(std::string_view text, std::string_view name, std::string& error);
     bool load_attributes_text(std::string_view text, std::string_view name, std::string& error);
     bool load_mcs_text(std::string_view text, std::string_view name, std::string& error);
+    bool load_mcs_types_text(std::string_view text, std::string_view name, std::string& error);
 
     struct Verdict
     {
@@ -62,6 +65,10 @@ public:
     // The MCS constraint on (tclass, perm) for the svirt domains, or nullptr when the access
     // is not MCS-constrained (then a category mismatch cannot be what denied it).
     const McsConstraint* mcs_constraint(std::string_view tclass, std::string_view perm) const;
+    // Every MCS constraint on (tclass, perm): all of them must hold for the access.
+    std::vector<const McsConstraint*> mcs_constraints(std::string_view tclass, std::string_view perm) const;
+    // Is type (or an alias of it) in mcs_constrained_type?
+    bool mcs_constrained_type(std::string_view type) const;
 
     bool has_attribute(std::string_view type, std::string_view attribute) const;
     std::size_t rule_count() const { return m_rules.size(); }
@@ -74,6 +81,7 @@ private:
     std::map<std::string, std::vector<std::size_t>, std::less<>> m_by_source;  // -> m_rules index
     std::unordered_map<std::string, std::vector<std::string>> m_attributes;   // type -> attrs
     std::vector<McsConstraint> m_mcs;
+    std::vector<std::string> m_mcs_types;  // members and their aliases, sorted
 };
 
 }  // namespace virtdeny::kb

@@ -4,6 +4,8 @@
 // (rules/selinux/policy-fixes.tsv from the selinux-policy git history by
 // scripts/gen-policy-fixes). Facts asserted here were checked against the policy source
 // and git history (see the scripts' headers).
+#include <analyzer/kb/access_model.hpp>
+#include <analyzer/kb/mcs_expression.hpp>
 #include <analyzer/kb/policy_fixes.hpp>
 #include <analyzer/kb/tsv_table.hpp>
 #include <analyzer/kb/virt_allow_table.hpp>
@@ -121,6 +123,72 @@ TEST_CASE("virt TE model: MCS constraints", "[kb][selinux-model]")
     // map and open are not MCS-constrained: a map denial is never a category mismatch
     CHECK(model().mcs_constraint("file", "map") == nullptr);
     CHECK(model().mcs_constraint("file", "open") == nullptr);
+    // file create/relabelto is bound by three constraints (policy/mcs), all must hold
+    CHECK(model().mcs_constraints("file", "create").size() == 3);
+    CHECK(model().mcs_constrained_type("svirt_t"));
+    CHECK(model().mcs_constrained_type("svirt_tcg_t"));
+    CHECK(model().mcs_constrained_type("svirt_lxc_net_t"));  // alias of container_t
+    CHECK_FALSE(model().mcs_constrained_type("virtqemud_t"));
+    CHECK_FALSE(model().mcs_constrained_type("virtd_t"));
+}
+
+TEST_CASE("virt TE model: an MCS denial is one the policy's own constraint refuses", "[kb][selinux-model]")
+{
+    using virtdeny::kb::mcs_denies;
+    CHECK(mcs_denies(model(), "system_u:system_r:svirt_t:s0:c1,c2", "system_u:object_r:svirt_image_t:s0:c3,c4", "file",
+                     {"read", "write"}));
+    CHECK_FALSE(mcs_denies(model(), "system_u:system_r:svirt_t:s0:c1,c2", "system_u:object_r:svirt_image_t:s0:c1,c2",
+                           "file", {"read"}));
+    // s0 objects are dominated by every VM (shared, read-only images)
+    CHECK_FALSE(mcs_denies(model(), "system_u:system_r:svirt_t:s0:c1,c2", "system_u:object_r:virt_content_t:s0",
+                           "file", {"read"}));
+    // map and open carry no constraint: categories cannot be what denied them
+    CHECK_FALSE(mcs_denies(model(), "system_u:system_r:svirt_tcg_t:s0:c23,c892",
+                           "system_u:object_r:svirt_image_t:s0:c1,c2", "file", {"map"}));
+    // a daemon type is not in mcs_constrained_type
+    CHECK_FALSE(mcs_denies(model(), "system_u:system_r:virtqemud_t:s0-s0:c0.c1023",
+                           "system_u:object_r:svirt_image_t:s0:c3,c4", "file", {"read"}));
+    // a container (container_t, and its alias svirt_lxc_net_t) is bound the same way
+    CHECK(mcs_denies(model(), "system_u:system_r:svirt_lxc_net_t:s0:c5,c6", "system_u:object_r:container_file_t:s0:c7",
+                     "file", {"write"}));
+    // creating a file at a range level fails "l2 == h2" even when h1 dominates
+    CHECK(mcs_denies(model(), "system_u:system_r:svirt_t:s0:c1,c2", "system_u:object_r:svirt_image_t:s0-s0:c1",
+                     "file", {"create"}));
+    // signal between two VMs of other categories: process constraint
+    CHECK(mcs_denies(model(), "system_u:system_r:svirt_t:s0:c1,c2", "system_u:system_r:svirt_t:s0:c3,c4", "process",
+                     {"signal"}));
+}
+
+TEST_CASE("mcs expressions: the forms of policy/mcs, and unknown forms give no answer", "[kb][selinux-model]")
+{
+    using virtdeny::kb::mcs_expression_holds;
+    using virtdeny::kb::McsSide;
+    using virtdeny::kb::parse_mcs_high;
+    using virtdeny::kb::parse_mcs_low;
+    const auto side = [](const char* level, bool constrained) {
+        McsSide s;
+        s.low = parse_mcs_low(level);
+        s.high = parse_mcs_high(level);
+        s.constrained = constrained;
+        return s;
+    };
+    const McsSide vm = side("s0:c1,c2", true);
+    const McsSide other = side("s0:c3", true);
+    const McsSide mine = side("s0:c1", false);
+    CHECK(mcs_expression_holds("h1 dom h2 or ( t1 != mcs_constrained_type )", vm, mine) == true);
+    CHECK(mcs_expression_holds("h1 dom h2 or ( t1 != mcs_constrained_type )", vm, other) == false);
+    CHECK(mcs_expression_holds("h1 dom h2 or ( t1 != mcs_constrained_type )", side("s0:c1", false), other) == true);
+    // "and" binds tighter than "or": (l1 dom l2) or ((t1 != ...) and (t2 != ...))
+    CHECK(mcs_expression_holds("l1 dom l2 or ( t1 != mcs_constrained_type ) and ( t2 != mcs_constrained_type )",
+                               side("s0:c1", false), other) == false);
+    CHECK(mcs_expression_holds("h1 dom h2 and ( l2 == h2 ) or ( t1 != mcs_constrained_type )", vm,
+                               side("s0-s0:c1", false)) == false);
+    CHECK(mcs_expression_holds("h1 dom h2 and ( l2 == h2 ) or ( t1 != mcs_constrained_type )", vm, mine) == true);
+    CHECK_FALSE(mcs_expression_holds("r1 == r2 or ( t1 != mcs_constrained_type )", vm, other).has_value());
+    CHECK_FALSE(mcs_expression_holds("h1 dom h2 or ( t1 != other_attribute )", vm, other).has_value());
+    CHECK_FALSE(mcs_expression_holds("h1 dom h2 or (", vm, other).has_value());
+    CHECK_FALSE(mcs_expression_holds("h1 dom h2 extra", vm, other).has_value());
+    CHECK_FALSE(mcs_expression_holds("h1 dom h2", side("bogus", true), other).has_value());
 }
 
 TEST_CASE("policy fixes: seed 000's AVC is fixed by a809f095d, first in v40.18",
