@@ -159,7 +159,14 @@ const std::vector<Placeholder>& placeholders()
              return c.finding.path.empty() ? std::nullopt : Value(emit::apparmor_quote_file_path(c.finding.path));
          }},
         {"path_quoted", true, [](const TemplateContext& c) {
-             return c.finding.path.empty() ? std::nullopt : Value(util::shell_quote(c.finding.path));
+             // a bare name (name= without a directory) would act on the shell's working directory
+             return c.finding.path.empty() || c.finding.path.front() != '/' ? std::nullopt
+                                                                          : Value(util::shell_quote(c.finding.path));
+         }},
+        {"name_quoted", true, [](const TemplateContext& c) {
+             // only for a record that names the file without its directory (name= only)
+             const std::string& p = c.finding.path;
+             return p.empty() || p.find('/') != std::string::npos ? std::nullopt : Value(util::shell_quote(p));
          }},
         {"path_regex_quoted", true, [](const TemplateContext& c) {
              // the file-contexts regex of the path (whitespace as \xNN), then one shell word

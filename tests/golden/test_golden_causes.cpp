@@ -89,6 +89,17 @@ const std::vector<CauseCase>& cases()
         {"vd-se-image-unlabelled", "libvirt-xml-device", "/var/lib/libvirt/images/winbuild-2022.qcow2", "disk-image",
          {"winbuild-2022", "domain XML", "virt_image_t", "svirt_image_t"},
          {{"selinux-fcontext", Scope::domain, "chcon -t svirt_image_t -l s0:c512,c733 -- '/var/lib/libvirt/images/winbuild-2022.qcow2'"}}},
+        // a disk-image not in the XML: this VM's own label on this one file, no type-wide rule
+        {"vd-se-file-not-labelled-for-vm", "libvirt-xml-device", "/var/lib/libvirt/images/scratch/tmp-7731.img",
+         "disk-image", {"labelled virt_image_t", "s0:c88,c301", "every such file to every VM"},
+         {{"selinux-fcontext", Scope::domain, "chcon -t svirt_image_t -l s0:c88,c301 -- '/var/lib/libvirt/images/scratch/tmp-7731.img'"}}},
+        // the UEFI variable store libvirt did not label for the VM
+        {"vd-se-file-not-labelled-for-vm", "libvirt-log-names", "/var/lib/libvirt/qemu/nvram/lab-router_VARS.fd", "nvram",
+         {"lab-router", "virt_var_lib_t"},
+         {{"selinux-fcontext", Scope::domain, "chcon -t svirt_image_t -l s0:c300,c400 -- '/var/lib/libvirt/qemu/nvram/lab-router_VARS.fd'"}}},
+        // name= only: no command may act on a bare name in the working directory; find it first
+        {"vd-se-file-not-labelled-for-vm", "bad-input", "scratch.img", "disk-image", {"scratch.img", "var_t"},
+         {{"host-change", Scope::domain, "find / -xdev -type f -name 'scratch.img' -context '*:var_t:*'"}}},
         {"vd-se-home-image", "policy-debian-refpolicy", "/home/builder/scratch/data-disk.raw", "disk-image",
          {"ci-a", "user_home_t", "relabel"},
          {{"selinux-fcontext", Scope::host, "semanage fcontext -a -t svirt_image_t '/home/builder/scratch/data-disk\\.raw' && restorecon -v '/home/builder/scratch/data-disk.raw'"}}},
