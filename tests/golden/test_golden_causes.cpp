@@ -100,6 +100,10 @@ const std::vector<CauseCase>& cases()
         // name= only: no command may act on a bare name in the working directory; find it first
         {"vd-se-file-not-labelled-for-vm", "bad-input", "scratch.img", "disk-image", {"scratch.img", "var_t"},
          {{"host-change", Scope::domain, "find / -xdev -type f -name 'scratch.img' -context '*:var_t:*'"}}},
+        // a VF hot-added outside libvirt: the hostdev (libvirt labels the group), else this VM's label
+        {"vd-se-vfio-group", "interleaved", "/dev/vfio/46", "vfio", {"k8s-worker-1", "vfio_device_t", "<hostdev>"},
+         {{"libvirt-xml", Scope::domain, "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0xBB' slot='0xSS' function='0xF'/></source></hostdev>"},
+          {"selinux-fcontext", Scope::domain, "chcon -t svirt_image_t -l s0:c5,c600 -- '/dev/vfio/46'"}}},
         {"vd-se-home-image", "policy-debian-refpolicy", "/home/builder/scratch/data-disk.raw", "disk-image",
          {"ci-a", "user_home_t", "relabel"},
          {{"selinux-fcontext", Scope::host, "semanage fcontext -a -t svirt_image_t '/home/builder/scratch/data-disk\\.raw' && restorecon -v '/home/builder/scratch/data-disk.raw'"}}},
