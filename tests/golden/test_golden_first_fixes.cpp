@@ -170,6 +170,21 @@ TEST_CASE("first fixes: what holds for every fix of every fixture", "[golden][fi
             && virtdeny::kb::mcs_denies(bundled_tables(), f.value("subject", ""),
                                         f["object"].value("tcontext", ""), f.value("class", ""),
                                         strings(f.value("permissions", json::array())));
+        // narrowest first: after the policy upgrade (which adds only upstream's own rule), no
+        // effective fix opens fewer VMs than one ranked above it
+        int widest = 0;
+        for (const auto& fix : f["fixes"]) {
+            const std::string vms = fix.contains("breadth") ? fix["breadth"].value("vms", "") : "";
+            const bool upgrade = fix["text"].get<std::string>().find("upgrade") != std::string::npos
+                && fix["kind"] == "host-change";
+            if (fix["effect"] != "allows" || upgrade || vms.empty()) {
+                continue;
+            }
+            const int reach = vms == "this" ? 0 : vms == "all" ? 1 : 2;
+            INFO("fix " << fix["text"].get<std::string>() << " opens " << vms);
+            CHECK(reach >= widest);
+            widest = std::max(widest, reach);
+        }
         for (const auto& fix : f["fixes"]) {
             const std::string kind = fix["kind"].get<std::string>();
             const std::string text = fix["text"].get<std::string>();
