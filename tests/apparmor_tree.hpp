@@ -81,4 +81,58 @@ inline bool decode_literal(const std::string& tree, std::string& out)
     return true;
 }
 
+// An expr-tree dump (one profile's rules, with their "< 0xNN>" permission marks) as an
+// ECMAScript regex over the bytes of a path: what the parser's DFA will match. "[]" is the empty
+// expression, "." any byte, "\\xN" a byte; the marks are dropped.
+inline std::string expr_tree_ecma(const std::string& tree)
+{
+    std::string out;
+    bool in_set = false;
+    for (std::size_t i = 0; i < tree.size(); ++i) {
+        const char c = tree[i];
+        if (!in_set && tree.compare(i, 4, "< 0x") == 0) {
+            const std::size_t end = tree.find('>', i);
+            if (end == std::string::npos) {
+                break;
+            }
+            i = end;
+            continue;
+        }
+        if (c == '\\' && i + 1 < tree.size()) {
+            const char n = tree[++i];
+            if (n == 'x') {
+                std::string hex;
+                while (i + 1 < tree.size() && hex.size() < 2 && std::isxdigit(static_cast<unsigned char>(tree[i + 1]))) {
+                    hex.push_back(tree[++i]);
+                }
+                out += "\\x" + std::string(hex.size() < 2 ? 2 - hex.size() : 0, '0') + hex;
+            } else if (std::string("ntrafve").find(n) != std::string::npos) {
+                const char* hex[] = {"0a", "09", "0d", "07", "0c", "0b", "1b"};  // the printer's C escapes
+                out += "\\x" + std::string(hex[std::string("ntrafve").find(n)]);
+            } else if (std::string("^$\\.*+?()[]{}|/-").find(n) != std::string::npos) {
+                out += '\\';
+                out += n;
+            } else {
+                out += n;  // an escaped space or other plain character
+            }
+            continue;
+        }
+        if (!in_set && c == '[' && i + 1 < tree.size() && tree[i + 1] == ']') {
+            out += "(?:)";
+            ++i;
+            continue;
+        }
+        if (c == '[') {
+            in_set = true;
+        } else if (c == ']') {
+            in_set = false;
+        } else if (c == '.' && !in_set) {
+            out += "[\\s\\S]";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
 } // namespace virtdeny::test

@@ -50,11 +50,14 @@ std::string apparmor_glob_regex(std::string_view glob)
             }
             add_literal(out, glob[++i]);
         } else if (c == '*') {
+            // right after a '/', the parser makes * and ** match at least one character (and
+            // not a '/' first): "/dir/*" and "/dir/**" do not match "/dir/" itself
+            const bool after_slash = out.size() > 4 && out.back() == '/';
             if (i + 1 < glob.size() && glob[i + 1] == '*') {
-                out += ".*";
+                out += after_slash ? "[^/].*" : ".*";
                 ++i;
             } else {
-                out += "[^/]*";
+                out += after_slash ? "[^/]+" : "[^/]*";
             }
         } else if (c == '?') {
             out += "[^/]";

@@ -1,6 +1,7 @@
 // AppArmor path globs as the parser reads them (apparmor.d(5) "Globbing"): * (any characters
-// but /), ** (any characters), ? (one character but /), [...] / [^...] (one character of a
-// set), {a,b} (alternation), backslash escapes and \NNN octal bytes, optional double quotes.
+// but /), ** (any characters; right after a '/' both need at least one, so "/d/**" does not
+// match "/d/"), ? (one character but /), [...] / [^...] (one character of a set), {a,b}
+// (alternation), backslash escapes and \NNN octal bytes, optional double quotes.
 // Used to check that a proposed rule covers the denied path.
 #pragma once
 

@@ -96,6 +96,12 @@ TEST_CASE("apparmor glob: * ** ? [] {} and escapes match as apparmor.d(5) says",
     CHECK_FALSE(kb::apparmor_glob_matches("\"/mnt/huge1G/libvirt/qemu/[0-9]*-pg-bench/**\"",
                                           "/mnt/huge1G/libvirt/qemu/12-redis/qemu_back_mem"));
     CHECK(kb::apparmor_glob_regex("\"/a/{b,c\"").empty());  // malformed: no match at all
+    // after a '/', * and ** need a character (apparmor_parser's expr-tree: /d/[^\x0/]([^\x0])*)
+    CHECK_FALSE(kb::apparmor_glob_matches("/srv/share/**", "/srv/share/"));
+    CHECK_FALSE(kb::apparmor_glob_matches("/srv/share/*", "/srv/share/"));
+    CHECK(kb::apparmor_glob_matches("/srv/share/**", "/srv/share/a/b"));
+    CHECK(kb::apparmor_glob_matches("/srv/share/{,**}", "/srv/share/"));  // the share-root form
+    CHECK(kb::apparmor_glob_matches("/srv/share/a*", "/srv/share/a"));
 }
 
 TEST_CASE("mcs: dominance of levels", "[kb][fixes]")
