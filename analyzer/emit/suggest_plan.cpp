@@ -187,6 +187,20 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
         std::string apply = apply_header(title);
         bool applies = false;
 
+        // an upstream release that already holds the rule comes first: nothing to maintain locally
+        std::set<std::string> upgrades;
+        for (const auto* f : g.findings) {
+            for (const auto& fix : f->fixes) {
+                if (fix.grant.kind == model::GrantKind::upgrade && upgrades.insert(fix.text).second) {
+                    if (upgrades.size() == 1) {
+                        readme += "### First, where you can: upgrade (by hand)\n\n";
+                    }
+                    readme += fix_line(fix.kind, fix.scope, fix.file, fix.text,
+                                       fix.note + " The local changes below are for a host that cannot upgrade yet.");
+                }
+            }
+        }
+
         // AppArmor
         const auto sets = apparmor_rule_sets(g.findings, xml);
         std::set<std::string> used_files;
@@ -307,7 +321,7 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
         std::set<std::string> seen_fixes;
         for (const auto* f : g.findings) {
             for (const auto& fix : f->fixes) {
-                if (fix.kind == "apparmor-rule" || fix.kind == "selinux-allow") {
+                if (fix.kind == "apparmor-rule" || fix.kind == "selinux-allow" || upgrades.count(fix.text)) {
                     continue;  // written above, merged
                 }
                 if (!seen_fixes.insert(fix.kind + "\n" + fix.text).second) {
