@@ -8,7 +8,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <tuple>
 #include <unistd.h>
@@ -316,4 +318,32 @@ TEST_CASE("explain without LOG on a terminal reads the host's logs and says whic
                                      test::shell_quote(test::binary()) + " " + args + " </dev/null");
     CHECK(from_null.err.find("no LOG given") == std::string::npos);
     CHECK(from_null.out.find("\"denials\":0") != std::string::npos);
+}
+
+TEST_CASE("the journal unit: follow --journal with its cursor in its StateDirectory, output where the shippers read",
+          "[cli][journal][shipping]")
+{
+    const std::string dist = test::source_dir() + "/dist/systemd/";
+    const std::string unit = test::read_file(dist + "virtdeny-follow-journal.service");
+    const std::string audit_unit = test::read_file(dist + "virtdeny-follow.service");
+    REQUIRE(!unit.empty());
+    std::smatch m;
+    REQUIRE(std::regex_search(unit, m, std::regex(R"(\nExecStart=/usr/bin/virtdeny follow ([^\n]*))")));
+    const std::string args = m[1];
+    CHECK(args.find("--journal ") != std::string::npos);
+    CHECK(args.find("--format json") != std::string::npos);
+    REQUIRE(std::regex_search(args, m, std::regex(R"(--state /var/lib/([^/ ]+)/\S+)")));
+    CHECK(unit.find("\nStateDirectory=" + m[1].str() + "\n") != std::string::npos);
+    // the same output file as the audit.log unit (the shippers tail it), and never both at once
+    REQUIRE(std::regex_search(audit_unit, m, std::regex(R"(\nStandardOutput=(\S+))")));
+    CHECK(unit.find("\nStandardOutput=" + m[1].str() + "\n") != std::string::npos);
+    CHECK(unit.find("\nConflicts=virtdeny-follow.service\n") != std::string::npos);
+    // the options parse: the same command line with a journal directory that is not there
+    // stops at the journal (exit 3), not at the options (exit 2)
+    std::string local = std::regex_replace(args, std::regex("--journal "), "--journal-dir /nonexistent/journal ");
+    local = std::regex_replace(local, std::regex(R"(--state \S+)"), "--state " + test::temp_dir() + "/cursor");
+    const auto r = test::virtdeny("follow " + local);
+    INFO(r.err);
+    CHECK(r.status == 3);
+    CHECK(r.err.find("/nonexistent/journal") != std::string::npos);
 }
