@@ -270,8 +270,8 @@ std::unique_ptr<JournalReader> JournalReader::open(const JournalSpec& spec, std:
             count_journal_files(d, 1, found, readable);
         }
         if (found > readable) {
-            error = spec.describe() + ": permission denied (" + std::to_string(found - readable) +
-                    " journal files not readable; root or the systemd-journal group can read them)";
+            error = spec.describe() + ": permission denied (cannot read " + std::to_string(found - readable) + " of " +
+                    std::to_string(found) + " journal files; root and the systemd-journal group can)";
         } else {
             std::string where;
             for (const auto& d : dirs) {
@@ -369,10 +369,12 @@ bool JournalReader::next(std::string& line, std::uint64_t* realtime_us)
             return false;
         }
             ++m_entries;
-        char* c = nullptr;
-        if (sd_journal_get_cursor(m_j, &c) >= 0) {
-            m_cursor = c;
-            std::free(c);
+        if (m_track_cursor) {
+            char* c = nullptr;
+            if (sd_journal_get_cursor(m_j, &c) >= 0) {
+                m_cursor = c;
+                std::free(c);
+            }
         }
         field(m_j, "_TRANSPORT", e.transport);
         if (e.transport != "kernel" && e.transport != "audit") {
@@ -384,10 +386,17 @@ bool JournalReader::next(std::string& line, std::uint64_t* realtime_us)
         std::uint64_t rt = 0;
         sd_journal_get_realtime_usec(m_j, &rt);
         e.realtime_us = rt;
-        e.source_realtime_us = number_field(m_j, "_SOURCE_REALTIME_TIMESTAMP");
-        e.audit_id = number_field(m_j, "_AUDIT_ID");
-        e.audit_type = static_cast<int>(number_field(m_j, "_AUDIT_TYPE"));
-        field(m_j, "_AUDIT_TYPE_NAME", e.audit_type_name);
+        if (e.transport == "audit") {
+            e.source_realtime_us = number_field(m_j, "_SOURCE_REALTIME_TIMESTAMP");
+            e.audit_id = number_field(m_j, "_AUDIT_ID");
+            e.audit_type = static_cast<int>(number_field(m_j, "_AUDIT_TYPE"));
+            field(m_j, "_AUDIT_TYPE_NAME", e.audit_type_name);
+        } else {
+            e.source_realtime_us = 0;
+            e.audit_id = 0;
+            e.audit_type = 0;
+            e.audit_type_name.clear();
+        }
         field(m_j, "_HOSTNAME", e.hostname);
         const std::string key = journal_record_key(e);
         if (!key.empty() && seen(key)) {

@@ -77,8 +77,10 @@ public:
     // there is none (yet). Entries that render to nothing, and the second rendering of a
     // record already read, are skipped. *realtime_us: the entry's reception time.
     bool next(std::string& line, std::uint64_t* realtime_us = nullptr);
-    // The cursor of the last entry next() went past ("" before the first).
+    // The cursor of the last entry next() went past ("" before the first); kept only after
+    // track_cursor(true) (follow: formatting a cursor per entry costs a one-shot read).
     const std::string& cursor() const { return m_cursor; }
+    void track_cursor(bool on) { m_track_cursor = on; }
     std::uint64_t duplicates() const { return m_duplicates; }
     std::uint64_t entries() const { return m_entries; }
 
@@ -97,6 +99,7 @@ private:
     sd_journal* m_j;
     std::string m_name;
     std::string m_cursor;
+    bool m_track_cursor = false;
     std::uint64_t m_duplicates = 0;
     std::uint64_t m_entries = 0;
     // keys of the records read lately, to read a record once though it comes in both transports

@@ -11,6 +11,7 @@ namespace virtdeny::live {
 
 JournalFollower::JournalFollower(std::unique_ptr<ingest::JournalReader> reader) : m_reader(std::move(reader))
 {
+    m_reader->track_cursor(true);
     m_fd = m_reader->fd();  // sets up sd-journal's inotify watches: before the first read
 }
 

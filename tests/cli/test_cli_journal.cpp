@@ -242,6 +242,16 @@ TEST_CASE("explain --journal-file: a journal we may not read says permission den
     CHECK(r.status == 3);
     CHECK(r.err.find("Permission denied") != std::string::npos);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    // a directory whose journal files we may not read: sd-journal opens it empty without a
+    // word; virtdeny says why there is nothing
+    const std::string in_dir = std::regex_replace(cmd, std::regex(R"(--journal-file \S+)"),
+                                                  "--journal-dir " + test::shell_quote(fs::path(journal).parent_path().string()));
+    REQUIRE(in_dir != cmd);
+    const auto d = test::run("timeout 20 " + in_dir);
+    INFO(d.err);
+    CHECK(d.status == 3);
+    CHECK(d.err.find("permission denied (cannot read 1 of 1 journal files") != std::string::npos);
+    CHECK(std::count(d.err.begin(), d.err.end(), '\n') == 1);
 }
 
 namespace {
