@@ -27,12 +27,14 @@ device, why, and the narrowest fix.
 commands:
   explain  [LOG...]                 group, correlate, explain, suggest (the main job)
   suggest  [LOG...] [--out DIR]     write the fixes as policy artifacts
-  follow   [SOURCE]                 live: audit.log with rotation, --audisp, or - (a pipe)
+  follow   [SOURCE]                 live: audit.log with rotation, --journal, --audisp, or - (a pipe)
   replay   --baseline FILE [LOG...] CI gate: exit 1 when a finding is not in the baseline
   rules    list|show ID|validate DIR|schema
   help     [COMMAND]
 
-LOG is a file (plain or .gz) or -; no LOG means standard input.
+LOG is a file (plain or .gz) or -; no LOG means standard input when it is a pipe or a
+file, and the host's own logs on a terminal (audit.log, else the journal, else
+kern.log/syslog). --journal reads the systemd journal natively.
 )";
 
 std::optional<Command> command_of(const std::string& word)
@@ -118,6 +120,10 @@ ParseResult parse_command_line(int argc, char** argv)
         ("baseline", po::value<std::string>(&cfg.baseline), "replay: the baseline of known findings")
         ("write-baseline", po::value<std::string>(&cfg.write_baseline), "replay: write the findings as a baseline")
         ("junit", po::value<std::string>(&cfg.junit), "replay: write a JUnit XML report")
+        ("journal", po::bool_switch(&cfg.journal), "read the systemd journal's kernel and audit messages (explain: with --since/--until; follow: live)")
+        ("journal-file", po::value<std::vector<std::string>>(&cfg.journal_files), "--journal from this journal file (repeatable)")
+        ("journal-dir", po::value<std::string>(&cfg.journal_dir), "--journal from the journal files in this directory")
+        ("state", po::value<std::string>(&cfg.state_file), "follow --journal: keep the journal cursor in this file and resume after it")
         ("file", po::value<std::string>(&cfg.follow_file), "follow: the audit log to follow")
         ("from-start", po::bool_switch(&cfg.from_start), "follow: read the existing log first")
         ("poll", po::bool_switch(&cfg.poll), "follow: look at the file every 200 ms instead of using inotify")
@@ -217,6 +223,19 @@ ParseResult parse_command_line(int argc, char** argv)
     }
     if (vm.count("year") && (cfg.year < 1970 || cfg.year > 9999)) {
         std::fprintf(stderr, "virtdeny: --year must be a year between 1970 and 9999\n");
+        result.exit_code = 2;
+        return result;
+    }
+    if (!cfg.journal_files.empty() || !cfg.journal_dir.empty()) {
+        cfg.journal = true;
+    }
+    if (!cfg.journal_files.empty() && !cfg.journal_dir.empty()) {
+        std::fprintf(stderr, "virtdeny: give --journal-file or --journal-dir, not both\n");
+        result.exit_code = 2;
+        return result;
+    }
+    if (!cfg.state_file.empty() && !(cfg.command == Command::follow && cfg.journal)) {
+        std::fprintf(stderr, "virtdeny: --state is for follow --journal\n");
         result.exit_code = 2;
         return result;
     }

@@ -32,6 +32,10 @@ struct Config
     std::string baseline;                   // replay --baseline
     std::string write_baseline;
     std::string junit;
+    bool journal = false;                   // --journal (also set by --journal-file/--journal-dir)
+    std::vector<std::string> journal_files; // --journal-file (repeatable)
+    std::string journal_dir;                // --journal-dir
+    std::string state_file;                 // follow --state: where the journal cursor is kept
     std::string follow_file;
     bool from_start = false;
     bool poll = false;  // follow: stat the file every 200 ms, no inotify (NFS)

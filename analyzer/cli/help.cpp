@@ -37,12 +37,22 @@ Reads SELinux and AppArmor denials, groups them into findings (same node, VM, MA
 object and class), says which VM and which device each is about, explains the cause and
 lists the fixes, narrowest first.
 
-LOG is a file (plain or .gz) or -; no LOG reads standard input. auditd raw and ENRICHED
-lines, kernel/syslog/journalctl lines and journald's audit[PID] lines may be mixed.
+LOG is a file (plain or .gz) or -. No LOG reads standard input when it is a pipe or a
+file; on a terminal it reads the host's own logs (audit.log when readable, else the systemd
+journal, else kern.log or syslog) and says which on stderr. auditd raw and ENRICHED lines,
+kernel/syslog/journalctl lines and journald's audit[PID] lines may be mixed.
+
+Options:
+      --journal           read the systemd journal natively: its kernel and audit
+                          messages (with --since/--until: only that time)
+      --journal-file FILE read this journal file instead (repeatable)
+      --journal-dir DIR   read the journal files in DIR instead (/var/log/journal,
+                          systemd-journal-remote's output)
 
 Examples:
   virtdeny explain /var/log/audit/audit.log
   virtdeny explain --libvirt-xml /etc/libvirt/qemu --domain web01 audit.log.1.gz
+  virtdeny explain --journal --since 2024-06-03T08:00:00
   journalctl -k | virtdeny explain --format json
 
 Exit status: 0 success (denials or not), 2 usage error, 3 unreadable input.
@@ -63,12 +73,17 @@ Exit status: 0 success, 2 usage error, 3 unreadable input.
     {"follow", R"(usage: virtdeny follow [OPTIONS] [SOURCE]
 
 Live: explains each denial as it arrives. SOURCE is an audit log followed across rotation
-(default /var/log/audit/audit.log), or - for a pipe (journalctl -f, dmesg -w).
+(default /var/log/audit/audit.log), or - for a pipe (journalctl -f, dmesg -w), or the
+systemd journal (--journal: hosts without auditd, where denials are only in the journal).
 With --format json, prints one object per denial event, count = occurrences so far.
 
 Options:
       --file FILE         the audit log to follow
-      --from-start        read the existing log first, then follow
+      --journal           follow the systemd journal's kernel and audit messages
+                          (--journal-file FILE, --journal-dir DIR: those journal files)
+      --state FILE        with --journal: keep the cursor of the last entry printed in
+                          FILE; a restart resumes after it, losing and doubling nothing
+      --from-start        read the existing log (or journal) first, then follow
       --poll              look at the file every 200 ms instead of using inotify
                           (a log on NFS, whose other clients' writes inotify does not see)
       --audisp            run as an auditd plugin: events arrive on standard input

@@ -48,6 +48,9 @@ public:
     // How long the caller may sleep before tick() is due, -1 for as long as it likes.
     int next_tick_ms(std::int64_t now_ms) const;
 
+    // No event is open: every line given so far has been printed (after tick() flushed it).
+    bool idle() const { return m_intake.assembler().open_count() == 0; }
+
     std::uint64_t events() const { return m_events; }
     std::uint64_t denials() const { return m_denials; }
     std::uint64_t overflow() const { return m_overflow; }

@@ -2,6 +2,7 @@
 
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/correlate/correlator.hpp>
+#include <analyzer/ingest/journal_source.hpp>
 #include <analyzer/ingest/line_reader.hpp>
 #include <analyzer/ingest/parallel_scan.hpp>
 #include <analyzer/kb/advisor.hpp>
@@ -14,6 +15,42 @@
 #include <thread>
 
 namespace virtdeny::pipeline {
+
+namespace {
+
+// The journal's kernel and audit entries, as lines, into the scanner. false when it cannot be read.
+bool scan_journal(const Options& options, ingest::Scanner& scanner, std::uint32_t index, util::Diagnostics& diagnostics)
+{
+    std::string error;
+    auto reader = ingest::JournalReader::open(options.journal_spec, error);
+    if (!reader) {
+        diagnostics.error(error);
+        return false;
+    }
+    const ingest::TimeWindow window = options.window;
+    if (window.since_ms != INT64_MIN) {
+        reader->seek_realtime_ms(window.since_ms);
+    } else {
+        reader->seek_head();
+    }
+    // entries come in the order journald received them: a minute past --until, nothing more is in the window
+    const std::int64_t stop_ms = window.until_ms < INT64_MAX - 60000 ? window.until_ms + 60000 : INT64_MAX;
+    std::string line;
+    std::uint64_t realtime_us = 0;
+    std::uint64_t number = 0;
+    ingest::ScanStats bytes;
+    while (reader->next(line, &realtime_us)) {
+        if (static_cast<std::int64_t>(realtime_us / 1000) > stop_ms) {
+            break;
+        }
+        scanner.scan_line(line, reader->name(), ++number, index);
+        bytes.bytes += line.size() + 1;
+    }
+    scanner.add_stats(bytes);
+    return true;
+}
+
+} // namespace
 
 std::uint64_t total_bytes(const std::vector<std::string>& inputs)
 {
@@ -57,7 +94,7 @@ AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHand
         parallel.sync_lines = m_options.sync_lines;
     }
 
-    if (inputs.empty()) {
+    if (inputs.empty() && !m_options.journal) {
         inputs.push_back("-");
     }
     std::uint64_t done_before = 0;  // bytes of the inputs already read
@@ -65,6 +102,9 @@ AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHand
         parallel.on_chunk = [&](std::uint64_t done) { progress(done_before + done, aggregator.denials()); };
     }
     std::uint32_t index = 0;
+    if (m_options.journal && !scan_journal(m_options, scanner, index++, m_diagnostics)) {
+        result.unreadable_input = true;
+    }
     for (const auto& path : inputs) {
         done_before = scanner.stats().bytes;
         std::string error;
@@ -115,7 +155,7 @@ AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHand
         result.findings.push_back(std::move(f));
     }
     const auto& s = scanner.stats();
-    result.stats.inputs = inputs.size();
+    result.stats.inputs = inputs.size() + (m_options.journal ? 1 : 0);
     result.stats.lines = s.lines;
     result.stats.bytes = s.bytes;
     result.stats.malformed_lines = s.malformed;

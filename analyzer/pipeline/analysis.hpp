@@ -40,7 +40,7 @@ public:
 
     // Loads the knowledge base and domain XML. false on a fatal problem (bad rules).
     bool setup();
-    // inputs: files or "-" (stdin); empty: stdin.
+    // inputs: files or "-" (stdin); empty: stdin, unless the options' journal is the input.
     AnalysisResult run(std::vector<std::string> inputs, const ProgressHandler& progress = {});
 
     const kb::KnowledgeBase& knowledge_base() const { return m_kb; }

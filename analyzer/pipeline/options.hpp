@@ -3,6 +3,7 @@
 // kb/ take it as it is.
 #pragma once
 
+#include <analyzer/ingest/journal_source.hpp>
 #include <analyzer/ingest/scanner.hpp>
 
 #include <cstddef>
@@ -21,6 +22,8 @@ struct Options
     std::string virt_aa_helper;              // "" = libvirt's when installed, "none" = off, else a path
     std::string connect;                     // libvirt URI, "none", or empty: the default (correlate/libvirt_source.hpp)
     // scanning
+    bool journal = false;                    // the systemd journal is an input (read before the others)
+    ingest::JournalSpec journal_spec;        // which journal (empty: the local system journal)
     ingest::TimeWindow window;
     int year = 0;                            // of syslog dates without one (0: inferred)
     unsigned threads = 0;                    // parallel scan of regular files (0: one per core)

@@ -16,7 +16,8 @@ _virtdeny()
     local commands="explain suggest follow replay rules help"
     local options="--help -h --version --format -f --color --no-progress --libvirt-xml --connect --domain --rules
         --rules-replace --since --until --threads --year --out --dry-run --cil --policy --virt-aa-helper --baseline
-        --write-baseline --junit --file --from-start --poll --audisp --netlink"
+        --write-baseline --junit --journal --journal-file --journal-dir --state --file --from-start --poll --audisp
+        --netlink"
 
     case "$prev" in
         --format|-f)
@@ -25,11 +26,11 @@ _virtdeny()
         --color)
             COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
             return ;;
-        --libvirt-xml|--baseline|--write-baseline|--junit|--file|--policy|--virt-aa-helper)
+        --libvirt-xml|--baseline|--write-baseline|--junit|--file|--policy|--virt-aa-helper|--journal-file|--state)
             COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
             return ;;
-        --rules|--out)
+        --rules|--out|--journal-dir)
             COMPREPLY=($(compgen -d -- "$cur"))
             compopt -o filenames 2>/dev/null
             return ;;
@@ -45,7 +46,7 @@ _virtdeny()
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
             --format|-f|--color|--libvirt-xml|--connect|--domain|--rules|--since|--until|--threads|--year|--out|\
-            --policy|--virt-aa-helper|--baseline|--write-baseline|--junit|--file)
+            --policy|--virt-aa-helper|--baseline|--write-baseline|--junit|--file|--journal-file|--journal-dir|--state)
                 ((i++)) ;;
             -*) ;;
             *)
