@@ -104,6 +104,10 @@ const std::vector<CauseCase>& cases()
         {"vd-se-vfio-group", "interleaved", "/dev/vfio/46", "vfio", {"k8s-worker-1", "vfio_device_t", "<hostdev>"},
          {{"libvirt-xml", Scope::domain, "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0xBB' slot='0xSS' function='0xF'/></source></hostdev>"},
           {"selinux-fcontext", Scope::domain, "chcon -t svirt_image_t -l s0:c5,c600 -- '/dev/vfio/46'"}}},
+        // swtpm ran as virtqemud_t: its policy modules and the transition, never a rule for the daemon's type
+        {"vd-se-swtpm-untransitioned", "interleaved", "/run/libvirt/qemu/swtpm/7-k8s-worker-3-swtpm.sock", "tpm",
+         {"k8s-worker-3", "virtqemud_t", "swtpm_t", "f7f3b28b7", "swtpm-selinux"},
+         {{"host-change", Scope::host, "dnf install swtpm-selinux && dnf upgrade 'selinux-policy*'"}}},
         {"vd-se-home-image", "policy-debian-refpolicy", "/home/builder/scratch/data-disk.raw", "disk-image",
          {"ci-a", "user_home_t", "relabel"},
          {{"selinux-fcontext", Scope::host, "semanage fcontext -a -t svirt_image_t '/home/builder/scratch/data-disk\\.raw' && restorecon -v '/home/builder/scratch/data-disk.raw'"}}},
