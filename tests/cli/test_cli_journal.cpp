@@ -141,7 +141,7 @@ TEST_CASE("explain --journal-file: a real journal gives the findings of the plai
 
 TEST_CASE("explain --journal-file: a record in both the kernel and the audit transport counts once", "[cli][journal]")
 {
-    if (!test::require_journal_remote()) {
+    if (!test::require_journal_remote() || !test::require_tool("journalctl", "systemd")) {
         return;
     }
     for (const char* name : {"seed-001-memfd-tmp", "seed-004-9p-fmode-dmode"}) {
