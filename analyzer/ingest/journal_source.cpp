@@ -149,6 +149,7 @@ std::string render_journal_line(const JournalEntry& e)
         return {};
     }
     const std::uint64_t when = e.realtime_us != 0 ? e.realtime_us : e.source_realtime_us;
+    const std::string node = e.node ? "node=" + host_word(e.hostname) + " " : std::string();
     if (e.transport == "audit") {
         std::string_view first;
         std::string_view rest;
@@ -156,7 +157,7 @@ std::string render_journal_line(const JournalEntry& e)
         const std::string type = audit_type_name(e, first);
         if (e.audit_id != 0 && e.source_realtime_us != 0) {
             // auditd's raw form, stamp and all: joined with its siblings like audit.log
-            std::string line = "type=" + type + " msg=audit(" + stamp_of(e.source_realtime_us, e.audit_id) + "): ";
+            std::string line = node + "type=" + type + " msg=audit(" + stamp_of(e.source_realtime_us, e.audit_id) + "): ";
             line.append(rest.data(), rest.size());
             return line;
         }
@@ -165,11 +166,32 @@ std::string render_journal_line(const JournalEntry& e)
         line.append(rest.data(), rest.size());
         return line;
     }
+    if (e.node) {
+        // several machines: the kernel's record in auditd's raw form, which carries node=
+        JournalEntry one = e;
+        one.node = false;
+        const std::string key = journal_record_key(one);
+        const std::size_t sp1 = key.find(' ');
+        const std::size_t sp2 = key.find(' ', sp1 + 1);
+        if (sp2 != std::string::npos) {
+            const int number = std::atoi(key.c_str());
+            const char* name = ::audit_msg_type_to_name(number);
+            return node + "type=" + (name ? std::string(name) : "UNKNOWN[" + key.substr(0, sp1) + "]") + " msg=audit(" +
+                   key.substr(sp1 + 1, sp2 - sp1 - 1) + "): " + key.substr(sp2 + 1);
+        }
+    }
     return iso_date(when) + " " + host_word(e.hostname) + " kernel: " + e.message;
 }
 
 std::string journal_record_key(const JournalEntry& e)
 {
+    if (e.node) {
+        // one host's record is not another's
+        JournalEntry one = e;
+        one.node = false;
+        std::string key = journal_record_key(one);
+        return key.empty() ? key : host_word(e.hostname) + " " + key;
+    }
     if (e.transport == "audit") {
         if (e.audit_id == 0 || e.source_realtime_us == 0 || e.audit_type == 0) {
             return {};
@@ -280,6 +302,21 @@ std::unique_ptr<JournalReader> JournalReader::open(const JournalSpec& spec, std:
             error = spec.describe() + ": no journal files (looked in " + where + ")";
         }
         return nullptr;
+    }
+    {
+        // entries of several machines (a collector's directory): their records name their host
+        const void* data = nullptr;
+        std::size_t length = 0;
+        int machines = 0;
+        if (sd_journal_query_unique(j, "_MACHINE_ID") >= 0) {
+            SD_JOURNAL_FOREACH_UNIQUE(j, data, length)
+            {
+                if (++machines > 1) {
+                    break;
+                }
+            }
+        }
+        reader->m_several_machines = machines > 1;
     }
     for (const char* match : {"_TRANSPORT=kernel", "_TRANSPORT=audit"}) {
         if (match[11] == 'a') {
@@ -398,6 +435,7 @@ bool JournalReader::next(std::string& line, std::uint64_t* realtime_us)
             e.audit_type_name.clear();
         }
         field(m_j, "_HOSTNAME", e.hostname);
+        e.node = m_several_machines;
         const std::string key = journal_record_key(e);
         if (!key.empty() && seen(key)) {
             ++m_duplicates;

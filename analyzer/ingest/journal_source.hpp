@@ -7,7 +7,9 @@
 //           _AUDIT_TYPE, _SOURCE_REALTIME_TIMESTAMP and _AUDIT_ID, so that an AVC is joined with
 //           its SYSCALL, PATH and PROCTITLE records like in audit.log)
 // The same record in both transports (no auditd: the kernel prints it and journald's audit
-// socket receives it) is read once.
+// socket receives it) is read once. A journal of several machines (systemd-journal-remote's
+// directory) names each record's machine as auditd's node= does (its _HOSTNAME): serials of
+// two hosts are not one event.
 #pragma once
 
 #include <cstdint>
@@ -47,12 +49,14 @@ struct JournalEntry
     int audit_type = 0;                    // _AUDIT_TYPE, 0: none
     std::string audit_type_name;           // _AUDIT_TYPE_NAME
     std::string hostname;                  // _HOSTNAME
+    bool node = false;                     // name the host as node= (a journal of several machines)
 };
 
 // The line an entry is read as; empty when it carries nothing to read (no MESSAGE).
 std::string render_journal_line(const JournalEntry& entry);
 // The identity of the record an entry carries: its type number, audit(S.MS:N) stamp and body,
-// the same for the kernel's and journald's rendering of one record; empty when it has no stamp.
+// the same for the kernel's and journald's rendering of one record (and, with node, its host);
+// empty when it has no stamp.
 std::string journal_record_key(const JournalEntry& entry);
 
 class JournalReader
@@ -83,6 +87,8 @@ public:
     void track_cursor(bool on) { m_track_cursor = on; }
     std::uint64_t duplicates() const { return m_duplicates; }
     std::uint64_t entries() const { return m_entries; }
+    // The journal holds entries of more than one machine (_MACHINE_ID): records carry node=.
+    bool several_machines() const { return m_several_machines; }
 
     // Following: the descriptor to poll (inotify on the journal files) and how long to wait at
     // most; process() after a wake-up (true when entries may have been added).
@@ -100,6 +106,7 @@ private:
     std::string m_name;
     std::string m_cursor;
     bool m_track_cursor = false;
+    bool m_several_machines = false;
     std::uint64_t m_duplicates = 0;
     std::uint64_t m_entries = 0;
     // keys of the records read lately, to read a record once though it comes in both transports

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 #include <tuple>
@@ -91,6 +92,20 @@ TEST_CASE("journal: kernel entries read as kernel lines, audit entries as auditd
     // the same record through both transports has one identity; another serial another
     CHECK(!ingest::journal_record_key(k).empty());
     CHECK(ingest::journal_record_key(k) == ingest::journal_record_key(a));
+    // several machines: node= from the host name, in auditd's raw form for both transports,
+    // and one host's record is not another's
+    ingest::JournalEntry kn = k;
+    kn.node = true;
+    CHECK(ingest::render_journal_line(kn) ==
+          R"(node=hv1 type=AVC msg=audit(1717402521.317:1204): apparmor="DENIED" operation="open")");
+    ingest::JournalEntry an = a;
+    an.node = true;
+    an.hostname = "hv1";
+    CHECK(ingest::render_journal_line(an) ==
+          R"(node=hv1 type=AVC msg=audit(1717402521.317:1204): apparmor="DENIED" operation="open")");
+    CHECK(ingest::journal_record_key(kn) == ingest::journal_record_key(an));
+    an.hostname = "hv2";
+    CHECK(ingest::journal_record_key(kn) != ingest::journal_record_key(an));
     a.audit_id = 1205;
     CHECK(ingest::journal_record_key(k) != ingest::journal_record_key(a));
 
@@ -141,7 +156,7 @@ TEST_CASE("explain --journal-file: a real journal gives the findings of the plai
 
 TEST_CASE("explain --journal-file: a record in both the kernel and the audit transport counts once", "[cli][journal]")
 {
-    if (!test::require_journal_remote()) {
+    if (!test::require_journal_remote() || !test::require_tool("journalctl", "systemd")) {
         return;
     }
     for (const char* name : {"seed-001-memfd-tmp", "seed-004-9p-fmode-dmode"}) {
@@ -356,4 +371,42 @@ TEST_CASE("the journal unit: follow --journal with its cursor in its StateDirect
     INFO(r.err);
     CHECK(r.status == 3);
     CHECK(r.err.find("/nonexistent/journal") != std::string::npos);
+}
+
+TEST_CASE("explain --journal-dir: a collector's journal of several machines names each record's host as node",
+          "[cli][journal]")
+{
+    if (!test::require_journal_remote()) {
+        return;
+    }
+    // the same log from two hosts (systemd-journal-remote keeps one file per sender): the same
+    // stamps and serials, and yet two events each, one per host
+    for (const char* name : {"seed-002-9p-share", "seed-004-9p-fmode-dmode"}) {
+        INFO(name);
+        const std::string log = test::read_file(fixture(name) + "/input.log");
+        const std::string xml = " --libvirt-xml " + test::shell_quote(fixture(name) + "/libvirt");
+        const Explained plain = explain(test::shell_quote(fixture(name) + "/input.log") + xml);
+        REQUIRE(plain.denials > 0);
+        const std::string dir = test::temp_dir();
+        for (const char* host : {"hv01", "hv02"}) {
+            std::string text = test::log_to_export(log, test::Transports::kernel_and_audit);
+            text = std::regex_replace(text, std::regex("_HOSTNAME=virthost"), std::string("_HOSTNAME=") + host);
+            text = std::regex_replace(text, std::regex("_MACHINE_ID=fedcba9876543210fedcba9876543210"),
+                                      std::string("_MACHINE_ID=") + (host[3] == '1' ? "11" : "22") + "cba9876543210fedcba9876543210");
+            const auto w = test::write_journal(text, dir + "/remote-" + host + ".journal");
+            REQUIRE(w.status == 0);
+        }
+        const auto r = test::virtdeny("explain --format json --connect none --journal-dir " + test::shell_quote(dir) + xml);
+        std::map<std::string, std::uint64_t> per_node;
+        std::uint64_t denials = 0;
+        for (const auto& j : test::json_lines(r.out)) {
+            if (j.contains("summary")) {
+                denials = j["summary"]["denials"].get<std::uint64_t>();
+            } else {
+                per_node[j["node"].is_null() ? "-" : j["node"].get<std::string>()] += j["count"].get<std::uint64_t>();
+            }
+        }
+        CHECK(denials == 2 * plain.denials);
+        CHECK(per_node == std::map<std::string, std::uint64_t>{{"hv01", plain.denials}, {"hv02", plain.denials}});
+    }
 }
