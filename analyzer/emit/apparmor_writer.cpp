@@ -2,6 +2,7 @@
 
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/kb/apparmor_grant.hpp>
 #include <analyzer/util/escape.hpp>
 #include <analyzer/util/text.hpp>
 
@@ -11,352 +12,129 @@
 
 namespace virtdeny::emit {
 
-std::string apparmor_quote_file_path(const std::string& path)
-{
-    std::string canonical;
-    canonical.reserve(path.size());
-    for (char c : path) {
-        if (c == '/' && !canonical.empty() && canonical.back() == '/') {
-            continue;  // the kernel never reports "//"; apparmor_parser keeps a leading one
-        }
-        canonical.push_back(c);
-    }
-    return util::apparmor_path(canonical);
-}
-
 namespace {
 
-constexpr const char* k_perm_order = "rwalkmx";
-
-std::string canonical_perms(bool r, bool w, bool a, bool l, bool k, bool m, bool x)
+// The value of a rule word of a grant, or null.
+const std::string* condition(const model::Grant& g, std::string_view key)
 {
-    std::string out;
-    if (r) {
-        out += 'r';
-    }
-    if (w) {
-        out += 'w';
-    } else if (a) {
-        out += 'a';
-    }
-    if (l) {
-        out += 'l';
-    }
-    if (k) {
-        out += 'k';
-    }
-    if (m) {
-        out += 'm';
-    }
-    if (x) {
-        out += "ix";
-    }
-    return out;
-}
-
-std::string perms_from_letters(const std::string& letters)
-{
-    auto has = [&](char c) { return letters.find(c) != std::string::npos; };
-    return canonical_perms(has('r'), has('w') || has('c') || has('d'), has('a'), has('l'), has('k'), has('m'),
-                           has('x'));
-}
-
-} // namespace
-
-std::string apparmor_mask_perms(const std::string& mask)
-{
-    std::string letters;
-    for (char c : mask) {
-        if (std::string("rwacdlkmx").find(c) != std::string::npos) {
-            letters.push_back(c);
+    for (const auto& [k, v] : g.conditions) {
+        if (k == key) {
+            return &v;
         }
     }
-    return perms_from_letters(letters);
+    return nullptr;
 }
 
-std::string apparmor_merge_perms(const std::string& a, const std::string& b)
+std::string peer_clause(const std::string* peer)
 {
-    std::string letters;
-    for (const std::string* s : {&a, &b}) {
-        for (char c : *s) {
-            if (c != 'i' && std::string(k_perm_order).find(c) != std::string::npos) {
-                letters.push_back(c);
-            }
-        }
-    }
-    return perms_from_letters(letters);
-}
-
-std::string apparmor_file_perms(const model::Finding& f)
-{
-    std::string letters;
-    for (const auto& p : f.permissions) {
-        if (p == "read") {
-            letters += 'r';
-        } else if (p == "write" || p == "create" || p == "delete") {
-            letters += 'w';
-        } else if (p == "append") {
-            letters += 'a';
-        } else if (p == "link") {
-            letters += 'l';
-        } else if (p == "lock") {
-            letters += 'k';
-        } else if (p == "mmap_exec") {
-            letters += 'm';
-        } else if (p == "exec") {
-            letters += 'x';
-        }
-    }
-    return perms_from_letters(letters);
-}
-
-namespace {
-
-bool is_word(const std::string& s)
-{
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    });
-}
-
-// Words of a signal / ptrace / unix / dbus access list that AppArmor knows.
-std::string access_list(const std::vector<std::string>& words, std::initializer_list<const char*> known)
-{
-    std::string out;
-    for (const auto& w : words) {
-        const bool ok = std::any_of(known.begin(), known.end(), [&](const char* k) { return w == k; });
-        if (ok && out.find(w) == std::string::npos) {
-            out += (out.empty() ? "" : " ") + w;
-        }
-    }
-    return out;
-}
-
-bool is_owner(const model::Finding& f)
-{
-    const model::Denial& d = f.sample;
-    return d.fsuid && d.ouid && *d.fsuid == *d.ouid;
-}
-
-std::string peer_clause(const std::string& peer)
-{
-    if (peer.empty() || peer == "unconfined") {
-        return peer.empty() ? "" : " peer=unconfined";
-    }
-    return " peer=" + util::apparmor_path(peer);
-}
-
-// mount options=(...) from the record's flags="rw, nosuid, nodev" (words only).
-std::string mount_options(const std::string& flags)
-{
-    std::string out;
-    std::string word;
-    auto flush = [&]() {
-        if (is_word(word)) {
-            out += (out.empty() ? "" : ",") + word;
-        }
-        word.clear();
-    };
-    for (char c : flags) {
-        if (c == ',' || c == ' ') {
-            flush();
-        } else {
-            word.push_back(c);
-        }
-    }
-    flush();
-    return out;
-}
-
-} // namespace
-
-namespace {
-
-// A D-Bus value made only of the characters D-Bus allows in it (object paths: A-Z a-z 0-9 _ /;
-// bus, interface and member names: A-Z a-z 0-9 _ . - and ':' for unique names), none of
-// which is an AppArmor glob character; anything else gets no rule at all.
-bool is_dbus_value(const std::string& v, bool object_path)
-{
-    if (v.empty() || v.size() > 255 || (object_path && v.front() != '/')) {
-        return false;
-    }
-    return std::all_of(v.begin(), v.end(), [object_path](unsigned char c) {
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-        return alnum || (object_path ? c == '/' : (c == '.' || c == '-' || c == ':'));
-    });
-}
-
-} // namespace
-
-// dbus (send) bus=system path="/org/..." interface="..." member="..." peer=(name="..."),
-// with every conditional the denial names, so it allows only that one method call.
-std::string dbus_rule(const model::Finding& f)
-{
-    const model::Denial& d = f.sample;
-    const std::string access = access_list(f.permissions, {"send", "receive", "bind", "eavesdrop"});
-    if (access.empty() || (d.bus != "system" && d.bus != "session")) {
+    if (!peer) {
         return {};
     }
-    std::string text = "dbus (" + access + ") bus=" + d.bus;
-    if (!d.dbus_path.empty()) {
-        if (!is_dbus_value(d.dbus_path, true)) {
-            return {};
-        }
-        text += " path=\"" + d.dbus_path + "\"";
-    }
-    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"interface", &d.interface},
-                                     {"member", &d.member}}) {
-        if (!value->empty()) {
-            if (!is_dbus_value(*value, false)) {
-                return {};
-            }
+    return *peer == "unconfined" ? " peer=unconfined" : " peer=" + util::apparmor_path(*peer);
+}
+
+// " (send receive)" for an access list, empty without one.
+std::string access_clause(const model::Grant& g)
+{
+    const std::string* access = condition(g, "access");
+    return access ? " (" + *access + ")" : std::string();
+}
+
+// dbus (send) bus=system path="/org/..." interface="..." member="..." peer=(name="..."): its
+// values hold only characters D-Bus allows (kb::apparmor_rule_grant), none of them special here.
+std::string dbus_text(const model::Grant& g)
+{
+    std::string text = "dbus" + access_clause(g) + " bus=" + *condition(g, "bus");
+    for (const char* key : {"path", "interface", "member"}) {
+        if (const std::string* value = condition(g, key)) {
             text += std::string(" ") + key + "=\"" + *value + "\"";
         }
     }
-    if (access != "bind" && !d.name.empty()) {
-        if (!is_dbus_value(d.name, false)) {
-            return {};
-        }
-        text += " peer=(name=\"" + d.name + "\")";
+    if (const std::string* name = condition(g, "name")) {
+        text += " peer=(name=\"" + *name + "\")";
     }
     return text + ",";
 }
 
-AppArmorRule apparmor_rule(const model::Finding& f, const std::string& extra_letters)
+std::string mount_text(const model::Grant& g)
 {
-    AppArmorRule rule;
-    const model::Denial& d = f.sample;
-    if (f.tclass == "cap") {
-        for (const auto& p : f.permissions) {
-            if (is_word(p)) {
-                rule.text += (rule.text.empty() ? "" : "\n") + ("capability " + p + ",");
-            }
-        }
-        return rule;
+    const std::string target = util::apparmor_path(*condition(g, "target"));
+    if (g.tclass == "umount") {
+        return "umount " + target + ",";
     }
-    if (f.tclass == "net" && d.family != "unix") {
-        std::string text = "network";
-        if (is_word(d.family)) {
-            text += " " + d.family;
-            if (is_word(d.sock_type)) {
-                text += " " + d.sock_type;
-            }
-        }
-        rule.text = text + ",";
-        return rule;
+    std::string text = "mount";
+    if (const std::string* fstype = condition(g, "fstype")) {
+        text += " fstype=" + *fstype;
     }
-    if (f.tclass == "unix" || (f.tclass == "net" && d.family == "unix")) {
-        std::string access = access_list(f.permissions, {"create", "bind", "listen", "accept", "connect", "shutdown",
-                                                         "getattr", "setattr", "getopt", "setopt", "send",
-                                                         "receive"});
-        std::string text = "unix";
-        if (!access.empty()) {
-            text += " (" + access + ")";
-        }
-        if (is_word(d.sock_type)) {
-            text += " type=" + d.sock_type;
-        }
-        if (!d.peer.empty() && d.peer != "unconfined") {
-            text += " peer=(label=" + util::apparmor_path(d.peer) + ")";
-        }
-        rule.text = text + ",";
-        return rule;
+    if (const std::string* options = condition(g, "options")) {
+        text += " options=(" + *options + ")";
     }
-    if (f.tclass == "signal") {
-        const std::string access = access_list(f.permissions, {"send", "receive"});
-        std::string text = "signal";
-        if (!access.empty()) {
-            text += " (" + access + ")";
-        }
-        if (is_word(d.signal)) {
-            text += " set=(" + d.signal + ")";
-        }
-        rule.text = text + peer_clause(d.peer) + ",";
-        return rule;
+    if (const std::string* source = condition(g, "source")) {
+        text += " " + util::apparmor_path(*source);
     }
-    if (f.tclass == "ptrace") {
-        std::string access = access_list(f.permissions, {"read", "trace", "readby", "tracedby"});
-        // kernels before 4.13 log operation="ptrace" with no mask and the peer as target=:
-        // that check covered both reading and tracing the peer
-        const std::string peer = !d.peer.empty() ? d.peer : d.name2;
-        if (access.empty()) {
-            access = "read trace";
-        }
-        rule.text = "ptrace (" + access + ")" + peer_clause(peer) + ",";
-        return rule;
-    }
-    if (f.tclass == "dbus") {
-        rule.text = dbus_rule(f);
-        return rule;
-    }
-    if (f.tclass == "mount") {
-        const std::string target = !f.path.empty() ? f.path : d.name;
-        if (target.empty() || target.front() != '/') {
-            return rule;
-        }
-        if (d.operation == "umount") {
-            rule.text = "umount " + util::apparmor_path(target) + ",";
-            return rule;
-        }
-        std::string text = "mount";
-        if (is_word(d.fstype)) {
-            text += " fstype=" + d.fstype;
-        }
-        const std::string options = mount_options(d.flags);
-        if (!options.empty()) {
-            text += " options=(" + options + ")";
-        }
-        if (!d.srcname.empty()) {
-            text += " " + util::apparmor_path(d.srcname);
-        }
-        rule.text = text + " -> " + util::apparmor_path(target) + ",";
-        return rule;
-    }
-    if (f.tclass == "file" && !f.path.empty() && f.path.front() == '/') {
-        const std::string perms = apparmor_merge_perms(apparmor_file_perms(f), extra_letters);
-        if (perms.empty()) {
-            return rule;
-        }
-        rule.glob = apparmor_quote_file_path(f.path);
-        rule.perms = perms;
-        rule.text = std::string(is_owner(f) ? "owner " : "") + rule.glob + " " + perms + ",";
-    }
-    return rule;
+    return text + " -> " + target + ",";
 }
 
-std::string apparmor_target_file(const model::Finding& f)
+} // namespace
+
+std::string apparmor_rule_text(const model::Grant& g)
 {
-    const std::string& profile = f.subject;
-    auto uuid = correlate::libvirt_profile_uuid(profile);
-    if (!uuid.empty()) {
-        return "/etc/apparmor.d/libvirt/libvirt-" + std::string(uuid);
+    if (g.kind != model::GrantKind::apparmor_rule) {
+        return {};
     }
-    std::string base = profile.substr(0, profile.find("//"));
-    if (base == "/usr/sbin/libvirtd" || base == "libvirtd") {
-        return "/etc/apparmor.d/local/usr.sbin.libvirtd";
+    if (g.tclass == "file") {
+        return g.targets.empty() || g.perms.empty()
+            ? std::string()
+            : std::string(g.owner ? "owner " : "") + g.targets.front() + " " + g.perms.front() + ",";
     }
-    if (base == "/usr/sbin/virtqemud" || base == "virtqemud") {
-        return "/etc/apparmor.d/local/usr.sbin.virtqemud";
+    if (g.tclass == "capability") {
+        std::string text;
+        for (const auto& [key, name] : g.conditions) {
+            text += (text.empty() ? "" : "\n") + ("capability " + name + ",");
+        }
+        return text;
     }
-    if (base == "virt-aa-helper" || base == "/usr/lib/libvirt/virt-aa-helper") {
-        return "/etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper";
+    if (g.tclass == "network") {
+        std::string text = "network";
+        for (const char* key : {"family", "type"}) {
+            if (const std::string* word = condition(g, key)) {
+                text += " " + *word;
+            }
+        }
+        return text + ",";
     }
-    if (!base.empty() && base.front() == '/') {
-        std::string name = base.substr(1);
-        std::replace(name.begin(), name.end(), '/', '.');
-        return "/etc/apparmor.d/local/" + name;
+    if (g.tclass == "unix") {
+        std::string text = "unix" + access_clause(g);
+        if (const std::string* type = condition(g, "type")) {
+            text += " type=" + *type;
+        }
+        if (const std::string* peer = condition(g, "peer_label")) {
+            text += " peer=(label=" + util::apparmor_path(*peer) + ")";
+        }
+        return text + ",";
+    }
+    if (g.tclass == "signal") {
+        std::string text = "signal" + access_clause(g);
+        if (const std::string* set = condition(g, "set")) {
+            text += " set=(" + *set + ")";
+        }
+        return text + peer_clause(condition(g, "peer")) + ",";
+    }
+    if (g.tclass == "ptrace") {
+        return "ptrace" + access_clause(g) + peer_clause(condition(g, "peer")) + ",";
+    }
+    if (g.tclass == "dbus") {
+        return dbus_text(g);
+    }
+    if (g.tclass == "mount" || g.tclass == "umount") {
+        return mount_text(g);
     }
     return {};
 }
 
-std::string apparmor_profile_file(const model::Finding& f)
+std::string apparmor_rule(const model::Finding& f, const std::string& extra_letters)
 {
-    const std::string target = apparmor_target_file(f);
-    const std::string local = "/etc/apparmor.d/local/";
-    if (util::starts_with(target, local)) {
-        return "/etc/apparmor.d/" + target.substr(local.size());
-    }
-    return target;
+    return apparmor_rule_text(kb::apparmor_rule_grant(f, extra_letters));
 }
 
 bool apparmor_glob_root_allowed(const std::string& dir_in)
@@ -475,8 +253,8 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
         }
         AppArmorRuleSet s;
         s.profile = f.subject;
-        s.target_file = apparmor_target_file(f);
-        s.profile_file = apparmor_profile_file(f);
+        s.target_file = kb::apparmor_target_file(f);
+        s.profile_file = kb::apparmor_profile_file(f);
         s.scope = f.host_level ? model::Scope::daemon : (f.domain ? model::Scope::domain : model::Scope::host);
         if (!correlate::libvirt_profile_uuid(f.subject).empty()) {
             s.scope = model::Scope::domain;
@@ -544,15 +322,15 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
         }
         const std::size_t si = set_for(f);
         if (f.tclass != "file") {
-            AppArmorRule r = apparmor_rule(f);
-            if (r.text.empty()) {
+            const std::string text = apparmor_rule(f);
+            if (text.empty()) {
                 continue;
             }
             // several capability lines come as one text; merge each line once
             std::size_t start = 0;
-            while (start < r.text.size()) {
-                std::size_t nl = r.text.find('\n', start);
-                const std::string line = r.text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+            while (start < text.size()) {
+                std::size_t nl = text.find('\n', start);
+                const std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
                 auto& seen = other_rules[si];
                 if (std::find(seen.begin(), seen.end(), line) == seen.end()) {
                     seen.push_back(line);
@@ -574,11 +352,12 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
         if (f.path.empty() || f.path.front() != '/') {
             continue;
         }
-        const std::string perms = apparmor_file_perms(f);
-        if (perms.empty()) {
+        const model::Grant exact = kb::apparmor_rule_grant(f);
+        if (exact.kind != model::GrantKind::apparmor_rule) {
             continue;
         }
-        bool owner = is_owner(f);
+        const std::string perms = exact.perms.front();
+        bool owner = exact.owner;
         std::string pattern;
         std::string reason;
         bool glob = false;
@@ -603,7 +382,7 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
             }
         }
         if (pattern.empty()) {
-            pattern = apparmor_quote_file_path(f.path);
+            pattern = exact.targets.front();
             reason = "Allows only the denied access to this one path.";
         }
         const std::string key = std::string(owner ? "o" : "-") + pattern;
@@ -621,7 +400,7 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
             list.push_back(std::move(p));
             it = list.end() - 1;
         } else {
-            it->perms = apparmor_merge_perms(it->perms, perms);
+            it->perms = kb::apparmor_merge_perms(it->perms, perms);
             if (std::find(it->entry.paths.begin(), it->entry.paths.end(), f.path) == it->entry.paths.end()) {
                 it->entry.paths.push_back(f.path);
             }

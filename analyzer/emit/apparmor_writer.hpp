@@ -13,39 +13,12 @@ class DomainXmlIndex;
 
 namespace virtdeny::emit {
 
-struct AppArmorRule
-{
-    std::string text;   // one rule, with its trailing comma; empty when none can be written
-    std::string glob;   // file rules: the quoted path (glob) the rule matches
-    std::string perms;  // file rules: its permission letters
-};
-
-// A file path as a literal: util::apparmor_path of the path with runs of '/' collapsed (a
-// kernel path has none; apparmor_parser would keep a leading "//" as it is). Not for labels,
-// where "//" separates a child profile.
-std::string apparmor_quote_file_path(const std::string& path);
-
-// File permissions for an AppArmor mask ("c" -> "w", "x" -> "ix", ...), in rule order.
-std::string apparmor_file_perms(const model::Finding& finding);
-
-// Permission letters of an AppArmor denied_mask ("rc" -> "rw", "::r" -> "r").
-std::string apparmor_mask_perms(const std::string& mask);
-
-// Union of two permission strings, in rule order (r w/a l k m ix).
-std::string apparmor_merge_perms(const std::string& a, const std::string& b);
+// The text of an AppArmor rule grant (kb::apparmor_rule_grant): one rule with its trailing
+// comma (one line per capability); empty for a grant that is not an AppArmor rule.
+std::string apparmor_rule_text(const model::Grant& grant);
 
 // The rule for the denied access; extra_letters (a rule's `needs`) are added to a file rule.
-AppArmorRule apparmor_rule(const model::Finding& finding, const std::string& extra_letters = {});
-
-// The dbus rule for exactly the denied method call (bus, path, interface, member, peer name);
-// empty when a value holds characters D-Bus does not allow in it.
-std::string dbus_rule(const model::Finding& finding);
-
-// The file the rule belongs in so that it survives a VM restart / package upgrade.
-std::string apparmor_target_file(const model::Finding& finding);
-
-// The profile file to reload after editing target (the main profile for local/ includes).
-std::string apparmor_profile_file(const model::Finding& finding);
+std::string apparmor_rule(const model::Finding& finding, const std::string& extra_letters = {});
 
 // One rule of a merged rule set, with why it has the shape it has.
 struct AppArmorEntry

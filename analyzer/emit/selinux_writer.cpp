@@ -1,6 +1,8 @@
 #include <analyzer/emit/selinux_writer.hpp>
 
 #include <analyzer/correlate/vm_registry.hpp>
+#include <analyzer/kb/selinux_words.hpp>
+#include <analyzer/util/text.hpp>
 #include <analyzer/util/escape.hpp>
 
 #include <algorithm>
@@ -9,13 +11,6 @@
 #include <set>
 
 namespace virtdeny::emit {
-
-bool is_selinux_identifier(const std::string& s)
-{
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-    });
-}
 
 bool is_te_identifier(const std::string& s)
 {
@@ -27,32 +22,15 @@ bool is_te_identifier(const std::string& s)
     });
 }
 
-// A SELINUX_ERR (an invalid computed context, a failed bounded transition) is not a missing
-// allow rule: an allow rule naming its pseudo-permission would not compile or not help.
-bool is_selinux_err_operation(const std::string& p)
-{
-    return p == "invalid_context" || p == "compute_sid" || p.rfind("security_", 0) == 0;
-}
-
 std::string selinux_allow_rule(const model::Finding& f)
 {
+    if (!kb::allow_rule_expressible(f)) {
+        return {};
+    }
     const std::string source(correlate::context_type(f.subject));
     const std::string target(correlate::context_type(f.tcontext));
-    if (!is_selinux_identifier(source) || !is_selinux_identifier(target) || !is_selinux_identifier(f.tclass)) {
-        return {};
-    }
-    std::string perms;
-    for (const auto& p : f.permissions) {
-        if (!is_selinux_identifier(p) || is_selinux_err_operation(p)) {
-            return {};
-        }
-        perms += (perms.empty() ? "" : " ") + p;
-    }
-    if (perms.empty()) {
-        return {};
-    }
     const std::string object = target == source ? "self" : target;
-    return "allow " + source + " " + object + ":" + f.tclass + " { " + perms + " };";
+    return "allow " + source + " " + object + ":" + f.tclass + " { " + util::join(f.permissions, " ") + " };";
 }
 
 namespace {

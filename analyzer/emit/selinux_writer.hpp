@@ -14,12 +14,6 @@ namespace virtdeny::emit {
 // "allow svirt_tcg_t user_home_t:file { map };" or empty when the contexts are unusable.
 std::string selinux_allow_rule(const model::Finding& finding);
 
-// True for a word that can be used as an SELinux identifier (type, class, permission).
-bool is_selinux_identifier(const std::string& s);
-// The pseudo-permission of a SELINUX_ERR (invalid_context, security_compute_sid, ...):
-// no allow rule grants it.
-bool is_selinux_err_operation(const std::string& permission);
-
 // A word safe as a type / class / permission in a .te module: [A-Za-z0-9_], not starting
 // with a digit.
 bool is_te_identifier(const std::string& s);

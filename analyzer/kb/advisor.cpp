@@ -3,13 +3,13 @@
 
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/correlate/vm_registry.hpp>
-#include <analyzer/emit/apparmor_writer.hpp>
-#include <analyzer/emit/selinux_writer.hpp>
+#include <analyzer/kb/apparmor_grant.hpp>
 #include <analyzer/kb/boolean_advice.hpp>
 #include <analyzer/kb/cause_template.hpp>
 #include <analyzer/util/escape.hpp>
 #include <analyzer/kb/apparmor_glob.hpp>
 #include <analyzer/kb/fix_check.hpp>
+#include <analyzer/kb/selinux_words.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -29,7 +29,7 @@ std::string describe_subject(const model::Finding& f)
 
 std::string apparmor_persistence_note(const model::Finding& f)
 {
-    const std::string file = emit::apparmor_target_file(f);
+    const std::string file = apparmor_target_file(f);
     if (file.empty()) {
         return {};
     }
@@ -71,16 +71,17 @@ model::Scope default_scope(const model::Finding& f)
     return f.domain ? model::Scope::domain : model::Scope::host;
 }
 
-bool has_fix(const model::Finding& f, const std::string& kind, model::Scope scope, const std::string& text)
+bool has_fix(const model::Finding& f, const std::string& kind, model::Scope scope,
+             const std::vector<model::TextPart>& text)
 {
     return std::any_of(f.fixes.begin(), f.fixes.end(),
-                       [&](const model::Fix& x) { return x.kind == kind && x.scope == scope && x.text == text; });
+                       [&](const model::Fix& x) { return x.kind == kind && x.scope == scope && x.text_parts == text; });
 }
 
 bool has_fix_in(const std::vector<model::Fix>& fixes, const model::Fix& fix)
 {
     return std::any_of(fixes.begin(), fixes.end(), [&](const model::Fix& x) {
-        return x.kind == fix.kind && x.scope == fix.scope && x.text == fix.text;
+        return x.kind == fix.kind && x.scope == fix.scope && x.text_parts == fix.text_parts;
     });
 }
 
@@ -104,42 +105,41 @@ model::Grant selinux_allow_grant(const model::Finding& f)
     return g;
 }
 
-// An AppArmor rule in file: per VM when file is the VM's own profile include.
-model::Grant apparmor_grant(const model::Finding& f, const std::string& glob, const std::string& perms,
-                            const std::string& file)
+// The AppArmor rule (a placeholder's, or none for a rule text of the rule file's own) in
+// the profile of f, in file: per VM when file is the VM's own profile include.
+model::Grant apparmor_grant(const model::Finding& f, model::Grant rule, const std::string& file)
 {
-    model::Grant g;
-    g.kind = model::GrantKind::apparmor_rule;
-    g.subjects = {f.subject};
-    if (!glob.empty()) {
-        g.targets = {glob};
-    }
-    if (!perms.empty()) {
-        g.perms = {perms};
-    }
-    g.per_vm = !correlate::libvirt_profile_uuid(f.subject).empty() && !file.empty()
-        && file == emit::apparmor_target_file(f);
-    return g;
+    rule.kind = model::GrantKind::apparmor_rule;
+    rule.subjects = {f.subject};
+    rule.per_vm = !correlate::libvirt_profile_uuid(f.subject).empty() && !file.empty()
+        && file == apparmor_target_file(f);
+    return rule;
 }
 
-void add_generic_fixes(model::Finding& f)
+// The rule for exactly the denied access, when the cause rules gave no fix.
+void add_generic_fixes(model::Finding& f, const correlate::DomainXmlIndex* xml)
 {
     model::Fix fix;
     fix.scope = default_scope(f);
+    model::Grant rule;
+    const TemplateContext context{f, xml, std::string(), &rule};
     if (f.mac == model::Mac::apparmor) {
-        const emit::AppArmorRule rule = emit::apparmor_rule(f);
         fix.kind = "apparmor-rule";
-        fix.text = rule.text;
-        fix.file = emit::apparmor_target_file(f);
+        fix.file = apparmor_target_file(f);
         fix.note = "Allows only the denied access." + apparmor_persistence_note(f);
-        fix.grant = apparmor_grant(f, rule.glob, rule.perms, fix.file);
+        if (auto text = bind_template("{apparmor_rule}", context)) {
+            fix.text_parts = std::move(*text);
+            fix.grant = apparmor_grant(f, std::move(rule), fix.file);
+        }
     } else {
         fix.kind = "selinux-allow";
-        fix.text = emit::selinux_allow_rule(f);
         fix.note = "Allows only the denied permissions for this source and target type, in a local module.";
-        fix.grant = selinux_allow_grant(f);
+        if (auto text = bind_template("{selinux_allow}", context)) {
+            fix.text_parts = std::move(*text);
+            fix.grant = selinux_allow_grant(f);
+        }
     }
-    if (!fix.text.empty()) {
+    if (!fix.text_parts.empty()) {
         f.fixes.push_back(std::move(fix));
     }
 }
@@ -174,11 +174,7 @@ void set_cause_grant(const model::Finding& f, const CauseFix& rule_fix, const Te
     } else if (fix.kind == "selinux-allow") {
         g = selinux_allow_grant(f);
     } else if (fix.kind == "apparmor-rule") {
-        g = apparmor_grant(f, placeholder.targets.empty() ? std::string() : placeholder.targets.front(),
-                           placeholder.perms.empty() ? std::string() : placeholder.perms.front(), fix.file);
-        if (placeholder.kind != model::GrantKind::apparmor_rule) {
-            g.kind = model::GrantKind::apparmor_rule;  // a non-file rule: exact by construction
-        }
+        g = apparmor_grant(f, std::move(placeholder), fix.file);
     }
 }
 
@@ -187,7 +183,7 @@ void add_cause_fixes(model::Finding& f, const CauseRule& cause, TemplateContext&
     for (const CauseFix& rule_fix : cause.fixes) {
         model::Grant placeholder;
         context.grant = &placeholder;
-        auto text = expand_template(rule_fix.text, context);
+        auto text = bind_template(rule_fix.text, context);
         context.grant = nullptr;
         auto note = expand_template(rule_fix.note, context);
         auto file = expand_template(rule_fix.file, context);
@@ -197,11 +193,11 @@ void add_cause_fixes(model::Finding& f, const CauseRule& cause, TemplateContext&
         model::Fix fix;
         fix.kind = rule_fix.kind;
         fix.scope = rule_fix.scope;
-        fix.text = std::move(*text);
+        fix.text_parts = std::move(*text);
         fix.note = std::move(*note);
         fix.file = std::move(*file);
         if (fix.kind == "apparmor-rule" && fix.file.empty() && fix.scope != model::Scope::host) {
-            fix.file = emit::apparmor_target_file(f);
+            fix.file = apparmor_target_file(f);
             fix.note += apparmor_persistence_note(f);
         }
         set_cause_grant(f, rule_fix, context, fix, std::move(placeholder));
@@ -248,7 +244,8 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
         model::Fix fix;
         fix.kind = "selinux-fcontext";
         fix.scope = f.domain ? model::Scope::domain : model::Scope::host;
-        fix.text = "chcon -l " + std::string(level) + " -- " + util::shell_quote(f.path);
+        fix.text_parts = {{model::TextForm::literal, "chcon -l " + std::string(level) + " -- "},
+                          {model::TextForm::shell_word, f.path}};
         fix.grant.kind = model::GrantKind::relevel;
         fix.grant.level = std::string(level);
         fix.grant.targets = {f.path};
@@ -264,7 +261,7 @@ std::vector<model::Fix> mcs_fixes(const model::Finding& f)
         model::Fix fix;
         fix.kind = "libvirt-xml";
         fix.scope = model::Scope::domain;
-        fix.text = "<shareable/>";
+        fix.text_parts = {{model::TextForm::literal, "<shareable/>"}};
         fix.grant.kind = model::GrantKind::shared_level;
         fix.grant.level = "s0";
         fix.grant.targets = {f.path};
@@ -360,7 +357,7 @@ std::optional<model::Fix> upgrade_fix(const model::Finding& f, const KnowledgeBa
     model::Fix fix;
     fix.kind = "host-change";
     fix.scope = model::Scope::host;
-    fix.text = "dnf upgrade 'selinux-policy*'";
+    fix.text_parts = {{model::TextForm::literal, "dnf upgrade 'selinux-policy*'"}};
     std::string ports;
     for (const PolicyFix* b : backports) {
         if (!b->first_tag.empty() && b->commit != main_line->commit) {
@@ -421,14 +418,11 @@ std::vector<model::Fix> policy_boolean_fixes(const PolicyAnswer& answer, const s
 {
     std::vector<model::Fix> out;
     for (const PolicyBoolean& b : answer.booleans) {
-        if (!emit::is_selinux_identifier(b.name)) {
+        if (!is_selinux_identifier(b.name)) {
             continue;
         }
         const char* value = b.current ? "0" : "1";
-        model::Fix fix;
-        fix.kind = "selinux-boolean";
-        fix.scope = model::Scope::host;
-        fix.text = "setsebool -P " + b.name + " " + value;
+        model::Fix fix = boolean_fix(b.name, !b.current);
         std::string desc;
         const auto grants = table.grants_of(b.name);
         if (!grants.empty() && !grants.front()->desc.empty()) {
@@ -444,9 +438,6 @@ std::vector<model::Fix> policy_boolean_fixes(const PolicyAnswer& answer, const s
         fix.note = "Host-wide, not only this VM:" + desc + " It is " + (b.current ? "on" : "off") + " in "
             + policy_label(policy_path) + "; setting it to " + value + " allows all its "
             + (opens.empty() ? std::string("conditional rules") : describe_grants(opens)) + ".";
-        fix.grant.kind = model::GrantKind::boolean;
-        fix.grant.boolean = b.name;
-        fix.grant.boolean_value = !b.current;
         if (b.constraint_remains) {
             fix.effect = model::Effect::insufficient;
             fix.effect_reason = "a constraint would still deny this access in " + policy_label(policy_path);
@@ -542,7 +533,7 @@ std::string apply_policy_answer(model::Finding& f, const PolicyAnswer& a, const 
         put_mcs_fixes_first(f);
     }
     for (model::Fix& fix : policy_boolean_fixes(a, policy_path, table)) {
-        if (!has_fix(f, fix.kind, fix.scope, fix.text)) {
+        if (!has_fix(f, fix.kind, fix.scope, fix.text_parts)) {
             f.fixes.push_back(std::move(fix));
         }
     }
@@ -573,7 +564,7 @@ void Advisor::advise(model::Finding& f) const
         add_cause_fixes(f, *cause, context);
     }
     if (f.fixes.empty()) {
-        add_generic_fixes(f);
+        add_generic_fixes(f, m_xml);
     }
     std::optional<PolicyAnswer> answer;
     if (m_policy && f.mac == model::Mac::selinux) {
@@ -581,7 +572,7 @@ void Advisor::advise(model::Finding& f) const
     }
     if (f.mac == model::Mac::selinux && !(answer && answer->evaluated())) {
         for (model::Fix& fix : boolean_fixes(m_kb.booleans, f)) {
-            if (!has_fix(f, fix.kind, fix.scope, fix.text)) {
+            if (!has_fix(f, fix.kind, fix.scope, fix.text_parts)) {
                 f.fixes.push_back(std::move(fix));
             }
         }

@@ -2,7 +2,7 @@
 #include <analyzer/util/text.hpp>
 
 #include <analyzer/correlate/vm_registry.hpp>
-#include <analyzer/emit/selinux_writer.hpp>
+#include <analyzer/kb/selinux_words.hpp>
 
 #include <algorithm>
 
@@ -29,6 +29,18 @@ std::string capped(const std::vector<std::string>& v, std::size_t max_names)
 
 } // namespace
 
+model::Fix boolean_fix(const std::string& boolean, bool value)
+{
+    model::Fix fix;
+    fix.kind = "selinux-boolean";
+    fix.scope = model::Scope::host;
+    fix.text_parts = {{model::TextForm::literal, "setsebool -P " + boolean + (value ? " 1" : " 0")}};
+    fix.grant.kind = model::GrantKind::boolean;
+    fix.grant.boolean = boolean;
+    fix.grant.boolean_value = value;
+    return fix;
+}
+
 std::string describe_grants(const std::vector<const BooleanGrant*>& grants, std::size_t max_names)
 {
     std::vector<std::string> sources;
@@ -48,7 +60,7 @@ std::vector<model::Fix> boolean_fixes(const BooleanTable& table, const model::Fi
     std::vector<model::Fix> out;
     const std::string stype(correlate::context_type(f.subject));
     const std::string ttype(correlate::context_type(f.tcontext));
-    if (f.mac != model::Mac::selinux || !emit::is_selinux_identifier(stype) || !emit::is_selinux_identifier(ttype)
+    if (f.mac != model::Mac::selinux || !is_selinux_identifier(stype) || !is_selinux_identifier(ttype)
         || f.permissions.empty()) {
         return out;
     }
@@ -58,13 +70,7 @@ std::vector<model::Fix> boolean_fixes(const BooleanTable& table, const model::Fi
         }
         const char* value = answer.required_value ? "1" : "0";
         const std::string name = answer.required_value ? answer.boolean : "!" + answer.boolean;
-        model::Fix fix;
-        fix.kind = "selinux-boolean";
-        fix.scope = model::Scope::host;
-        fix.text = "setsebool -P " + answer.boolean + " " + value;
-        fix.grant.kind = model::GrantKind::boolean;
-        fix.grant.boolean = answer.boolean;
-        fix.grant.boolean_value = answer.required_value;
+        model::Fix fix = boolean_fix(answer.boolean, answer.required_value);
         std::string desc = answer.desc;
         if (!desc.empty() && desc.back() != '.') {
             desc += '.';

@@ -14,6 +14,9 @@ namespace virtdeny::kb {
 // or when no boolean allows all the denied permissions.
 std::vector<model::Fix> boolean_fixes(const BooleanTable& table, const model::Finding& finding);
 
+// The host-scope fix `setsebool -P NAME 1` (value true, else 0), its note left to the caller.
+model::Fix boolean_fix(const std::string& boolean, bool value);
+
 // "4 rules: domain -> file_type (file, chr_file, blk_file, lnk_file)": what a boolean's grants
 // cover (at most max_names of each, then "and N more").
 std::string describe_grants(const std::vector<const BooleanGrant*>& grants, std::size_t max_names = 5);

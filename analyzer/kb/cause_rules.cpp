@@ -3,7 +3,7 @@
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/kb/cause_template.hpp>
 #include <analyzer/kb/device_rules.hpp>
-#include <analyzer/emit/selinux_writer.hpp>
+#include <analyzer/kb/selinux_words.hpp>
 
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
@@ -200,7 +200,7 @@ CauseFix read_fix(const YAML::Node& node)
     fix.note = scalar(node, "note");
     fix.file = scalar(node, "file");
     fix.relabel = scalar(node, "relabel");
-    if (!fix.relabel.empty() && !emit::is_selinux_identifier(fix.relabel)) {
+    if (!fix.relabel.empty() && !is_selinux_identifier(fix.relabel)) {
         throw RuleError{line_of(node["relabel"]), "relabel must be an SELinux type"};
     }
     fix.level = scalar(node, "level");
@@ -213,7 +213,7 @@ CauseFix read_fix(const YAML::Node& node)
         throw RuleError{line_of(node), "a fix needs text and note"};
     }
     check(fix.text, TemplateUse::fix_text, node, "fix text");
-    check(fix.file, TemplateUse::fix_text, node, "fix file");
+    check(fix.file, TemplateUse::fix_file, node, "fix file");
     check(fix.note, TemplateUse::prose, node, "fix note");
     return fix;
 }

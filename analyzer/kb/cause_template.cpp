@@ -2,8 +2,8 @@
 
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/correlate/vm_registry.hpp>
-#include <analyzer/emit/apparmor_writer.hpp>
-#include <analyzer/emit/selinux_writer.hpp>
+#include <analyzer/kb/apparmor_grant.hpp>
+#include <analyzer/kb/selinux_words.hpp>
 #include <analyzer/util/text.hpp>
 #include <analyzer/util/escape.hpp>
 
@@ -17,11 +17,14 @@ namespace {
 using Value = std::optional<std::string>;
 using Expander = std::function<Value(const TemplateContext&)>;
 
+using model::TextForm;
+
 struct Placeholder
 {
     const char* name;
     bool safe_in_fix_text;
-    Expander expand;
+    TextForm form;    // how emit/fix_text writes the value (prose takes only literal ones)
+    Expander expand;  // the value, or nullopt when this finding has no safe one
 };
 
 std::string join(const std::vector<std::string>& words, const char* sep)
@@ -44,7 +47,7 @@ Value non_empty(std::string s)
 Value identifier(std::string_view s)
 {
     const std::string word(s);
-    if (!emit::is_selinux_identifier(word)) {
+    if (!is_selinux_identifier(word)) {
         return std::nullopt;
     }
     return word;
@@ -113,87 +116,89 @@ bool too_broad(const std::string& dir)
     return (util::starts_with(dir, "/home/") && depth == 2) || dir == "/root";
 }
 
+// A rule placeholder: records the rule's grant (when there is one to record into) and
+// returns its glob (file rules) or keyword, which tells rules apart in a fix's text.
+Value rule_value(const TemplateContext& c, model::Grant rule)
+{
+    if (rule.kind != model::GrantKind::apparmor_rule) {
+        return std::nullopt;
+    }
+    std::string key = rule.targets.empty() ? rule.tclass : rule.targets.front();
+    if (c.grant) {
+        *c.grant = std::move(rule);
+    }
+    return key;
+}
+
 const std::vector<Placeholder>& placeholders()
 {
     static const std::vector<Placeholder> k_table = {
         // Raw log text: prose only.
-        {"vm", false, [](const TemplateContext& c) {
+        {"vm", false, TextForm::literal, [](const TemplateContext& c) {
              const std::string vm = vm_name(c.finding);
              return Value(vm.empty() ? "an unidentified VM" : vm);
          }},
-        {"path", false, [](const TemplateContext& c) { return non_empty(c.finding.path); }},
-        {"dir", false, [](const TemplateContext& c) { return non_empty(c.finding.path.empty() ? "" : parent_dir(c.finding.path)); }},
-        {"perms", false, [](const TemplateContext& c) { return non_empty(join(c.finding.permissions, ", ")); }},
-        {"comm", false, [](const TemplateContext& c) { return Value(c.finding.comm.empty() ? "the process" : c.finding.comm); }},
-        {"exe", false, [](const TemplateContext& c) { return non_empty(c.finding.exe); }},
-        {"profile", false, [](const TemplateContext& c) { return non_empty(c.finding.subject); }},
-        {"operation", false, [](const TemplateContext& c) { return non_empty(c.finding.operation); }},
-        {"device", false, [](const TemplateContext& c) { return non_empty(c.finding.device); }},
-        {"tcontext", false, [](const TemplateContext& c) { return non_empty(c.finding.tcontext); }},
-        {"share_dir", false, [](const TemplateContext& c) { return non_empty(share_root(c.finding, c.xml)); }},
-        // Checked or escaped: usable in fix texts.
-        {"uuid", true, [](const TemplateContext& c) {
+        {"path", false, TextForm::literal, [](const TemplateContext& c) { return non_empty(c.finding.path); }},
+        {"dir", false, TextForm::literal, [](const TemplateContext& c) { return non_empty(c.finding.path.empty() ? "" : parent_dir(c.finding.path)); }},
+        {"perms", false, TextForm::literal, [](const TemplateContext& c) { return non_empty(join(c.finding.permissions, ", ")); }},
+        {"comm", false, TextForm::literal, [](const TemplateContext& c) { return Value(c.finding.comm.empty() ? "the process" : c.finding.comm); }},
+        {"exe", false, TextForm::literal, [](const TemplateContext& c) { return non_empty(c.finding.exe); }},
+        {"profile", false, TextForm::literal, [](const TemplateContext& c) { return non_empty(c.finding.subject); }},
+        {"operation", false, TextForm::literal, [](const TemplateContext& c) { return non_empty(c.finding.operation); }},
+        {"device", false, TextForm::literal, [](const TemplateContext& c) { return non_empty(c.finding.device); }},
+        {"tcontext", false, TextForm::literal, [](const TemplateContext& c) { return non_empty(c.finding.tcontext); }},
+        {"share_dir", false, TextForm::literal, [](const TemplateContext& c) { return non_empty(share_root(c.finding, c.xml)); }},
+        // Checked, or written escaped by emit/fix_text: usable in fix texts.
+        {"uuid", true, TextForm::literal, [](const TemplateContext& c) {
              return c.finding.domain && is_uuid(c.finding.domain->uuid) ? Value(c.finding.domain->uuid) : std::nullopt;
          }},
-        {"vm_quoted", true, [](const TemplateContext& c) {
-             const std::string vm = vm_name(c.finding);
-             return vm.empty() ? std::nullopt : Value(util::shell_quote(vm));
-         }},
-        {"subject_type", true, [](const TemplateContext& c) {
+        {"vm_quoted", true, TextForm::shell_word, [](const TemplateContext& c) { return non_empty(vm_name(c.finding)); }},
+        {"subject_type", true, TextForm::literal, [](const TemplateContext& c) {
              return identifier(c.finding.mac == model::Mac::selinux ? correlate::context_type(c.finding.subject) : "");
          }},
-        {"target_type", true, [](const TemplateContext& c) { return identifier(correlate::context_type(c.finding.tcontext)); }},
-        {"tclass", true, [](const TemplateContext& c) { return identifier(c.finding.tclass); }},
-        {"apparmor_rule", true, [](const TemplateContext& c) {
-             const emit::AppArmorRule rule = emit::apparmor_rule(c.finding, c.needs_apparmor);
-             if (c.grant && !rule.text.empty()) {
-                 c.grant->kind = model::GrantKind::apparmor_rule;
-                 c.grant->targets = rule.glob.empty() ? std::vector<std::string>{} : std::vector<std::string>{rule.glob};
-                 c.grant->perms = rule.perms.empty() ? std::vector<std::string>{} : std::vector<std::string>{rule.perms};
-             }
-             return non_empty(rule.text);
+        {"target_type", true, TextForm::literal, [](const TemplateContext& c) { return identifier(correlate::context_type(c.finding.tcontext)); }},
+        {"tclass", true, TextForm::literal, [](const TemplateContext& c) { return identifier(c.finding.tclass); }},
+        {"apparmor_rule", true, TextForm::apparmor_rule, [](const TemplateContext& c) {
+             return rule_value(c, apparmor_rule_grant(c.finding, c.needs_apparmor));
          }},
-        {"apparmor_file", true, [](const TemplateContext& c) { return non_empty(emit::apparmor_target_file(c.finding)); }},
-        {"selinux_allow", true, [](const TemplateContext& c) { return non_empty(emit::selinux_allow_rule(c.finding)); }},
-        {"path_aa", true, [](const TemplateContext& c) {
-             return c.finding.path.empty() ? std::nullopt : Value(emit::apparmor_quote_file_path(c.finding.path));
+        {"apparmor_file", true, TextForm::literal, [](const TemplateContext& c) { return non_empty(apparmor_target_file(c.finding)); }},
+        {"selinux_allow", true, TextForm::selinux_allow, [](const TemplateContext& c) {
+             return allow_rule_expressible(c.finding) ? Value(std::string()) : std::nullopt;
          }},
-        {"path_quoted", true, [](const TemplateContext& c) {
+        {"path_aa", true, TextForm::apparmor_path, [](const TemplateContext& c) { return non_empty(c.finding.path); }},
+        {"path_quoted", true, TextForm::shell_word, [](const TemplateContext& c) {
              // a bare name (name= without a directory) would act on the shell's working directory
-             return c.finding.path.empty() || c.finding.path.front() != '/' ? std::nullopt
-                                                                          : Value(util::shell_quote(c.finding.path));
+             return c.finding.path.empty() || c.finding.path.front() != '/' ? std::nullopt : Value(c.finding.path);
          }},
-        {"name_quoted", true, [](const TemplateContext& c) {
+        {"name_quoted", true, TextForm::shell_word, [](const TemplateContext& c) {
              // only for a record that names the file without its directory (name= only)
              const std::string& p = c.finding.path;
-             return p.empty() || p.find('/') != std::string::npos ? std::nullopt : Value(util::shell_quote(p));
+             return p.empty() || p.find('/') != std::string::npos ? std::nullopt : Value(p);
          }},
-        {"path_regex_quoted", true, [](const TemplateContext& c) {
-             // the file-contexts regex of the path (whitespace as \xNN), then one shell word
-             const std::string regex = util::selinux_fcontext_regex(c.finding.path);
-             return regex.empty() ? std::nullopt : Value(util::shell_quote(regex));
+        {"path_regex_quoted", true, TextForm::shell_word, [](const TemplateContext& c) {
+             // the file-contexts regex of the path (whitespace as \xNN), as one shell word
+             return non_empty(util::selinux_fcontext_regex(c.finding.path));
          }},
-        {"dir_quoted", true, [](const TemplateContext& c) {
+        {"dir_quoted", true, TextForm::shell_word, [](const TemplateContext& c) {
              const std::string dir = c.finding.path.empty() ? std::string() : parent_dir(c.finding.path);
-             return too_broad(dir) ? std::nullopt : Value(util::shell_quote(dir));
+             return too_broad(dir) ? std::nullopt : Value(dir);
          }},
-        {"dir_tree_regex_quoted", true, [](const TemplateContext& c) {
+        {"dir_tree_regex_quoted", true, TextForm::shell_word, [](const TemplateContext& c) {
              const std::string dir = c.finding.path.empty() ? std::string() : parent_dir(c.finding.path);
-             const std::string regex = too_broad(dir) ? std::string() : util::selinux_fcontext_regex(dir, true);
-             return regex.empty() ? std::nullopt : Value(util::shell_quote(regex));
+             return too_broad(dir) ? std::nullopt : non_empty(util::selinux_fcontext_regex(dir, true));
          }},
-        {"path_xml", true, [](const TemplateContext& c) {
+        {"path_xml", true, TextForm::xml, [](const TemplateContext& c) {
              const std::string& path = c.finding.path;
-             return path.empty() || !util::xml_representable(path) ? std::nullopt : Value(util::xml_escape(path));
+             return path.empty() || !util::xml_representable(path) ? std::nullopt : Value(path);
          }},
-        {"share_tree_rule", true, [](const TemplateContext& c) {
-             return non_empty(share_tree_rule(c.finding, c.xml, c.needs_apparmor, c.grant));
+        {"share_tree_rule", true, TextForm::apparmor_rule, [](const TemplateContext& c) {
+             return rule_value(c, share_tree_grant(c.finding, c.xml, c.needs_apparmor));
          }},
-        {"hugepages_rule", true, [](const TemplateContext& c) {
-             return non_empty(hugepages_rule(c.finding, c.needs_apparmor, c.grant));
+        {"hugepages_rule", true, TextForm::apparmor_rule, [](const TemplateContext& c) {
+             return rule_value(c, hugepages_grant(c.finding, c.needs_apparmor));
          }},
-        {"hugetlbfs_mount", true, [](const TemplateContext& c) { return non_empty(hugetlbfs_mount_of(c.finding.path)); }},
-        {"subject_level", true, [](const TemplateContext& c) {
+        {"hugetlbfs_mount", true, TextForm::literal, [](const TemplateContext& c) { return non_empty(hugetlbfs_mount_of(c.finding.path)); }},
+        {"subject_level", true, TextForm::literal, [](const TemplateContext& c) {
              const std::string level(correlate::mcs_level(c.finding.subject));
              const bool ok = !level.empty() && level.find('-') == std::string::npos
                  && std::all_of(level.begin(), level.end(), [](char ch) {
@@ -201,16 +206,17 @@ const std::vector<Placeholder>& placeholders()
                     });
              return ok ? Value(level) : std::nullopt;
          }},
-        {"share_dir_xml", true, [](const TemplateContext& c) {
+        {"share_dir_xml", true, TextForm::xml, [](const TemplateContext& c) {
              const std::string root = share_root(c.finding, c.xml);
-             return root.empty() || !util::xml_representable(root) ? std::nullopt : Value(util::xml_escape(root));
+             return root.empty() || !util::xml_representable(root) ? std::nullopt : Value(root);
          }},
-        {"share_tag_xml", true, [](const TemplateContext& c) {
+        {"share_tag_xml", true, TextForm::xml, [](const TemplateContext& c) {
              const std::string root = share_root(c.finding, c.xml);
-             return root.empty() || !util::xml_representable(root) ? std::nullopt
-                                                                   : Value(util::xml_escape(root.substr(root.rfind('/') + 1)));
+             return root.empty() || !util::xml_representable(root) ? std::nullopt : Value(root.substr(root.rfind('/') + 1));
          }},
-        {"memfd_rule", true, [](const TemplateContext& c) { return non_empty(memfd_rule(c.finding, c.needs_apparmor, c.grant)); }},
+        {"memfd_rule", true, TextForm::apparmor_rule, [](const TemplateContext& c) {
+             return rule_value(c, memfd_grant(c.finding, c.needs_apparmor));
+         }},
     };
     return k_table;
 }
@@ -295,20 +301,23 @@ std::string share_root(const model::Finding& f, const correlate::DomainXmlIndex*
 
 namespace {
 
-std::string record(model::Grant* grant, std::string glob, const std::string& perms)
+// A file rule's grant: glob, letters, owner (the letters empty: no rule).
+model::Grant file_rule(std::string glob, const std::string& perms, bool owner)
 {
-    if (grant && !perms.empty()) {
-        grant->kind = model::GrantKind::apparmor_rule;
-        grant->targets = {glob};
-        grant->perms = {perms};
+    model::Grant g;
+    if (!perms.empty()) {
+        g.kind = model::GrantKind::apparmor_rule;
+        g.tclass = "file";
+        g.targets = {std::move(glob)};
+        g.perms = {perms};
+        g.owner = owner;
     }
-    return glob;
+    return g;
 }
 
 } // namespace
 
-std::string share_tree_rule(const model::Finding& f, const correlate::DomainXmlIndex* xml, const std::string& needs,
-                            model::Grant* grant)
+model::Grant share_tree_grant(const model::Finding& f, const correlate::DomainXmlIndex* xml, const std::string& needs)
 {
     const std::string root = share_root(f, xml);
     if (root.empty()) {
@@ -317,8 +326,7 @@ std::string share_tree_rule(const model::Finding& f, const correlate::DomainXmlI
     std::string quoted = util::apparmor_path(root + "/");
     quoted.insert(quoted.size() - 1, "{,**}");
     // the denied permissions and what the share needs next (rule `needs`)
-    const std::string perms = emit::apparmor_merge_perms(emit::apparmor_file_perms(f), needs);
-    return perms.empty() ? std::string() : record(grant, quoted, perms) + " " + perms + ",";
+    return file_rule(quoted, apparmor_merge_perms(apparmor_file_perms(f), needs), false);
 }
 
 std::string hugetlbfs_mount_of(const std::string& path)
@@ -334,7 +342,7 @@ std::string hugetlbfs_mount_of(const std::string& path)
     return plain ? mount : std::string();
 }
 
-std::string hugepages_rule(const model::Finding& f, const std::string& needs, model::Grant* grant)
+model::Grant hugepages_grant(const model::Finding& f, const std::string& needs)
 {
     // <mount>/libvirt/qemu/<id>-<short name>/<file>: the id changes at every start
     const std::size_t at = f.path.find("/libvirt/qemu/");
@@ -355,11 +363,10 @@ std::string hugepages_rule(const model::Finding& f, const std::string& needs, mo
     }
     const std::string quoted = "\"" + util::apparmor_glob_escape(f.path.substr(0, dir)) + "[0-9]*-"
         + util::apparmor_glob_escape(entry.substr(dash + 1)) + "/**\"";
-    const std::string perms = emit::apparmor_merge_perms(emit::apparmor_file_perms(f), needs);
-    return perms.empty() ? std::string() : "owner " + record(grant, quoted, perms) + " " + perms + ",";
+    return file_rule(quoted, apparmor_merge_perms(apparmor_file_perms(f), needs), true);
 }
 
-std::string memfd_rule(const model::Finding& f, const std::string& needs, model::Grant* grant)
+model::Grant memfd_grant(const model::Finding& f, const std::string& needs)
 {
     const std::string& path = f.path;
     const std::size_t slash = path.rfind('/');
@@ -381,8 +388,7 @@ std::string memfd_rule(const model::Finding& f, const std::string& needs, model:
     std::string quoted = util::apparmor_path(prefix);
     quoted.insert(quoted.size() - 1, mkstemp_name ? "??????" : "*");
     // the denied permissions and the rest of what mkstemp's file needs (rule `needs`: rw)
-    const std::string perms = emit::apparmor_merge_perms(emit::apparmor_file_perms(f), needs);
-    return perms.empty() ? std::string() : "owner " + record(grant, quoted, perms) + " " + perms + ",";
+    return file_rule(quoted, apparmor_merge_perms(apparmor_file_perms(f), needs), true);
 }
 
 bool check_template(std::string_view text, TemplateUse use, std::string& error)
@@ -395,20 +401,31 @@ bool check_template(std::string_view text, TemplateUse use, std::string& error)
                 error = "unknown placeholder {" + std::string(name) + "}";
                 return false;
             }
-            if (use == TemplateUse::fix_text && !p->safe_in_fix_text) {
+            if (use != TemplateUse::prose && !p->safe_in_fix_text) {
                 error = "placeholder {" + std::string(name)
                     + "} puts raw log text into a fix; use a quoting one ({path_quoted}, {path_aa}, {apparmor_rule}, ...)";
+                return false;
+            }
+            if (use != TemplateUse::fix_text && p->form != TextForm::literal) {
+                error = "placeholder {" + std::string(name) + "} is written only in a fix's text";
                 return false;
             }
             return true;
         });
 }
 
-std::optional<std::string> expand_template(std::string_view text, const TemplateContext& context)
+std::optional<std::vector<model::TextPart>> bind_template(std::string_view text, const TemplateContext& context)
 {
-    std::string out;
+    std::vector<model::TextPart> parts;
+    // the literal text at the end of parts, where the next character or literal value goes
+    const auto literal = [&parts]() -> std::string& {
+        if (parts.empty() || parts.back().form != TextForm::literal) {
+            parts.push_back({});
+        }
+        return parts.back().value;
+    };
     const bool ok = walk(
-        text, [&](char c) { out.push_back(c); },
+        text, [&](char c) { literal().push_back(c); },
         [&](std::string_view name) {
             const Placeholder* p = find_placeholder(name);
             if (!p) {
@@ -418,6 +435,11 @@ std::optional<std::string> expand_template(std::string_view text, const Template
             if (!v) {
                 return false;
             }
+            if (p->form != TextForm::literal) {
+                parts.push_back({p->form, std::move(*v)});
+                return true;
+            }
+            std::string& out = literal();
             // "of VM {vm}" with no VM known reads "of an unidentified VM", not "of VM an ..."
             if (name == "vm" && vm_name(context.finding).empty() && out.size() >= 3 &&
                 out.compare(out.size() - 3, 3, "VM ") == 0) {
@@ -433,7 +455,16 @@ std::optional<std::string> expand_template(std::string_view text, const Template
     if (!ok) {
         return std::nullopt;
     }
-    return out;
+    return parts;
+}
+
+std::optional<std::string> expand_template(std::string_view text, const TemplateContext& context)
+{
+    auto parts = bind_template(text, context);
+    if (!parts || parts->size() > 1 || (parts->size() == 1 && parts->front().form != TextForm::literal)) {
+        return std::nullopt;
+    }
+    return parts->empty() ? std::string() : std::move(parts->front().value);
 }
 
 } // namespace virtdeny::kb

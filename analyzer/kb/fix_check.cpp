@@ -2,8 +2,8 @@
 
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/correlate/vm_registry.hpp>
-#include <analyzer/emit/apparmor_writer.hpp>
 #include <analyzer/kb/apparmor_glob.hpp>
+#include <analyzer/kb/apparmor_grant.hpp>
 #include <analyzer/util/text.hpp>
 
 #include <algorithm>
@@ -136,8 +136,7 @@ void check_apparmor(const model::Finding& f, model::Fix& fix, const Needs& needs
 {
     const model::Grant& g = fix.grant;
     if (f.tclass != "file") {
-        set(fix, g.targets.empty() && g.perms.empty() && fix.text.empty() ? Effect::unknown : Effect::allows,
-            "the rule names exactly the denied access");
+        set(fix, Effect::allows, "the rule names exactly the denied access");
         return;
     }
     const bool covers_path = std::any_of(g.targets.begin(), g.targets.end(),
@@ -238,7 +237,8 @@ std::string describe(const model::Fix& fix)
     case GrantKind::shared_level: return "a shared label (s0)";
     case GrantKind::selinux_allow: return "an allow rule";
     case GrantKind::boolean: return "the boolean " + fix.grant.boolean;
-    case GrantKind::apparmor_rule: return "the rule " + fix.text;
+    case GrantKind::apparmor_rule:
+        return "the rule granting " + util::join(fix.grant.perms, " ") + " on " + util::join(fix.grant.targets, ", ");
     default: return fix.kind;
     }
 }
@@ -293,7 +293,7 @@ Needs needs_of(const model::Finding& f, const std::vector<std::string>& extra_se
         add_unique(n.selinux, p);
     }
     n.apparmor = f.mac == model::Mac::apparmor && f.tclass == "file"
-        ? emit::apparmor_merge_perms(emit::apparmor_file_perms(f), extra_apparmor)
+        ? apparmor_merge_perms(apparmor_file_perms(f), extra_apparmor)
         : std::string();
     return n;
 }

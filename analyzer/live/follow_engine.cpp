@@ -3,6 +3,7 @@
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/correlate/libvirt_source.hpp>
+#include <analyzer/emit/fix_text.hpp>
 #include <analyzer/emit/json_sink.hpp>
 #include <analyzer/kb/advisor.hpp>
 #include <analyzer/pipeline/knowledge.hpp>
@@ -162,6 +163,7 @@ void FollowEngine::on_event(model::Event& event)
         bool is_new = false;
         if (it == m_keys.end()) {
             advisor->advise(f);
+            emit::write_fix_texts(f);
             if (m_keys.size() >= k_max_keys) {
                 ++m_overflow;  // counted, printed, not remembered
                 f.count = 1;
@@ -184,6 +186,8 @@ void FollowEngine::on_event(model::Event& event)
                 f.device = s.device;  // (explanation and fixes: in s.advice_json)
             } else {
                 advisor->advise(f);
+                emit::write_fix_texts(f);
+            emit::write_fix_texts(f);
                 keep_advice(s);
             }
         }

@@ -1,11 +1,12 @@
 // A candidate fix as a value: what it grants (subjects, targets, classes, permissions, the
 // file or command it changes), its scope, the effect it was proven to have on the denied
 // access, and what it opens beyond that access (breadth). The advisor builds it, kb/fix_check
-// checks and ranks it on these values, and the sinks print its text.
+// checks and ranks it on these values, and emit/fix_text writes its text once, at the end.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace virtdeny::model {
@@ -92,13 +93,37 @@ struct Grant
     std::string boolean;                // boolean
     bool boolean_value = true;
     bool per_vm = false;                // lives in the VM's own profile / type / XML
+    bool owner = false;                 // AppArmor file rule: only files the process's user owns
+    // AppArmor rules but file rules: tclass is the rule's keyword (capability, network, unix,
+    // signal, ptrace, dbus, mount, umount) and these its words in order, as logged and
+    // checked, not yet quoted ("access" "read trace", "peer" "libvirtd", ...)
+    std::vector<std::pair<std::string, std::string>> conditions;
+};
+
+// How one part of a fix's text is written out (emit/fix_text).
+enum class TextForm : std::uint8_t {
+    literal,        // as it is: the rule's own words, or a value checked to be safe (type, UUID, level)
+    shell_word,     // one shell word, quoted
+    xml,            // XML text or attribute value, escaped
+    apparmor_path,  // an AppArmor path literal, quoted and escaped
+    apparmor_rule,  // the fix's AppArmor rule (Fix::grant); value: its glob or keyword
+    selinux_allow,  // the allow rule for the denied access
+};
+
+struct TextPart
+{
+    TextForm form = TextForm::literal;
+    std::string value;
+
+    bool operator==(const TextPart& o) const { return form == o.form && value == o.value; }
 };
 
 struct Fix
 {
     std::string kind;   // apparmor-rule, selinux-allow, selinux-fcontext, selinux-boolean, libvirt-xml, host-change, package-upgrade
     Scope scope = Scope::host;
-    std::string text;   // exactly what to put in the file or run
+    std::vector<TextPart> text_parts;  // what its text is made of (kb binds them)
+    std::string text;   // exactly what to put in the file or run (emit/fix_text writes it)
     std::string note;   // why, in one or two sentences
     std::string file;   // where it goes (AppArmor include file, module name), when it applies
     Grant grant;        // what it grants, for the checks

@@ -2,6 +2,7 @@
 
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/correlate/correlator.hpp>
+#include <analyzer/emit/fix_text.hpp>
 #include <analyzer/ingest/journal_source.hpp>
 #include <analyzer/ingest/line_reader.hpp>
 #include <analyzer/ingest/parallel_scan.hpp>
@@ -149,6 +150,7 @@ AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHand
             continue;
         }
         advisor.advise(f);
+        emit::write_fix_texts(f);
         if (f.domain) {
             domains.insert(f.domain->uuid.empty() ? f.domain->name : f.domain->uuid);
         }

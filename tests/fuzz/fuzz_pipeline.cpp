@@ -8,6 +8,7 @@
 
 #include <analyzer/aggregate/aggregator.hpp>
 #include <analyzer/correlate/correlator.hpp>
+#include <analyzer/emit/fix_text.hpp>
 #include <analyzer/emit/json_sink.hpp>
 #include <analyzer/emit/text_sink.hpp>
 #include <analyzer/ingest/scanner.hpp>
@@ -60,6 +61,7 @@ int one_input(const std::uint8_t* data, std::size_t size)
     FUZZ_CHECK(findings.size() <= 64);
     for (auto& f : findings) {
         advisor.advise(f);
+        emit::write_fix_texts(f);
         counted += f.count;
         const std::string json = emit::finding_json(f);
         FUZZ_CHECK(fuzz::terminal_safe(json));

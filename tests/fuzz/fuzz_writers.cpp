@@ -11,6 +11,7 @@
 #include "fuzz_support.hpp"
 
 #include <analyzer/emit/apparmor_writer.hpp>
+#include <analyzer/kb/apparmor_grant.hpp>
 #include <analyzer/util/escape.hpp>
 
 #include <cstdlib>
@@ -176,8 +177,8 @@ int one_input(const std::uint8_t* data, std::size_t size)
     f.permissions = {"read", "write"};
     f.sample.fsuid = 107;
     f.sample.ouid = 0;
-    const std::string rule = emit::apparmor_rule(f).text;
-    FUZZ_CHECK(rule == emit::apparmor_quote_file_path(path) + " rw,");
+    const std::string rule = emit::apparmor_rule(f);
+    FUZZ_CHECK(rule == kb::apparmor_quote_file_path(path) + " rw,");
     if (parser_wanted() && path.find('\0') == std::string::npos && path.size() < 4096) {
         // a file name never holds NUL; PATH_MAX bounds it
         check_with_parser(path, rule);

@@ -158,6 +158,6 @@ TEST_CASE("fuzzed file names compile with apparmor_parser to a rule for that nam
         f.sample.fsuid = 107;
         f.sample.ouid = 0;
         INFO(file);
-        CHECK_NOTHROW(fuzz::writers::check_with_parser(path, emit::apparmor_rule(f).text));
+        CHECK_NOTHROW(fuzz::writers::check_with_parser(path, emit::apparmor_rule(f)));
     }
 }

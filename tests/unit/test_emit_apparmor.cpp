@@ -1,6 +1,7 @@
 // AppArmor writer: rules compile with the real apparmor_parser, adversarial file names match
 // only that file (checked on the compiled expression tree), globs only for known families.
 #include <analyzer/emit/apparmor_writer.hpp>
+#include <analyzer/kb/apparmor_grant.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
 #include <analyzer/util/escape.hpp>
 
@@ -120,17 +121,17 @@ TEST_CASE("util::apparmor_path escapes every special character", "[emit][apparmo
 
 TEST_CASE("apparmor masks map to rule permissions", "[emit][apparmor]")
 {
-    CHECK(emit::apparmor_mask_perms("c") == "w");
-    CHECK(emit::apparmor_mask_perms("rc") == "rw");
-    CHECK(emit::apparmor_mask_perms("::r") == "r");
-    CHECK(emit::apparmor_mask_perms("a") == "a");
-    CHECK(emit::apparmor_mask_perms("wa") == "w");
-    CHECK(emit::apparmor_mask_perms("mr") == "rm");
-    CHECK(emit::apparmor_mask_perms("x") == "ix");
-    CHECK(emit::apparmor_merge_perms("r", "w") == "rw");
-    CHECK(emit::apparmor_merge_perms("rix", "k") == "rkix");
-    CHECK(emit::apparmor_rule(file_finding("/tmp/f", {"create"}, true)).text == "owner \"/tmp/f\" w,");
-    CHECK(emit::apparmor_rule(file_finding("/tmp/f", {"read"}, false)).text == "\"/tmp/f\" r,");
+    CHECK(kb::apparmor_mask_perms("c") == "w");
+    CHECK(kb::apparmor_mask_perms("rc") == "rw");
+    CHECK(kb::apparmor_mask_perms("::r") == "r");
+    CHECK(kb::apparmor_mask_perms("a") == "a");
+    CHECK(kb::apparmor_mask_perms("wa") == "w");
+    CHECK(kb::apparmor_mask_perms("mr") == "rm");
+    CHECK(kb::apparmor_mask_perms("x") == "ix");
+    CHECK(kb::apparmor_merge_perms("r", "w") == "rw");
+    CHECK(kb::apparmor_merge_perms("rix", "k") == "rkix");
+    CHECK(emit::apparmor_rule(file_finding("/tmp/f", {"create"}, true)) == "owner \"/tmp/f\" w,");
+    CHECK(emit::apparmor_rule(file_finding("/tmp/f", {"read"}, false)) == "\"/tmp/f\" r,");
 }
 
 TEST_CASE("adversarial file names compile to a rule that matches only that file", "[emit][apparmor][parser]")
@@ -140,7 +141,7 @@ TEST_CASE("adversarial file names compile to a rule that matches only that file"
     for (const auto& name : adversarial_names()) {
         const std::string path = "/var/lib/libvirt/images/" + name;
         const auto f = file_finding(path, {"read", "write"});
-        const std::string rule = emit::apparmor_rule(f).text;
+        const std::string rule = emit::apparmor_rule(f);
         INFO("path: " << path << "\nrule: " << rule);
         REQUIRE(!rule.empty());
         CHECK(rule.find('\n') == std::string::npos);
@@ -329,21 +330,21 @@ TEST_CASE("a dbus rule names the one method call, and hostile values give no rul
     f.sample.interface = "org.freedesktop.login1.Manager";
     f.sample.member = "Inhibit";
     f.sample.name = "org.freedesktop.login1";
-    CHECK(emit::dbus_rule(f) == "dbus (send) bus=system path=\"/org/freedesktop/login1\" "
+    CHECK(emit::apparmor_rule(f) == "dbus (send) bus=system path=\"/org/freedesktop/login1\" "
                                 "interface=\"org.freedesktop.login1.Manager\" member=\"Inhibit\" "
                                 "peer=(name=\"org.freedesktop.login1\"),");
     // a value D-Bus itself would refuse can only come from a forged record: no rule, not a wider one
     for (std::string model::Denial::*field : {&model::Denial::member, &model::Denial::interface, &model::Denial::name}) {
         model::Finding bad = f;
         bad.sample.*field = "x\" peer=(label=unconfined), dbus (send) bus=system,";
-        CHECK(emit::dbus_rule(bad).empty());
+        CHECK(emit::apparmor_rule(bad).empty());
     }
     model::Finding glob = f;
     glob.sample.dbus_path = "/org/**";
-    CHECK(emit::dbus_rule(glob).empty());
+    CHECK(emit::apparmor_rule(glob).empty());
     model::Finding bus = f;
     bus.sample.bus = "system,";
-    CHECK(emit::dbus_rule(bus).empty());
+    CHECK(emit::apparmor_rule(bus).empty());
 }
 
 TEST_CASE("a comment can never end early", "[emit][apparmor]")

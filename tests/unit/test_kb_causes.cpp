@@ -2,6 +2,8 @@
 // fixes from rules/selinux/booleans.tsv.
 #include "../support.hpp"
 
+#include <analyzer/emit/apparmor_writer.hpp>
+#include <analyzer/emit/fix_text.hpp>
 #include <analyzer/kb/cause_rules.hpp>
 #include <analyzer/kb/cause_template.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
@@ -14,6 +16,20 @@
 using namespace virtdeny;
 
 namespace {
+
+// A fix text template as emit/fix_text writes it for the context's finding; nullopt when the
+// template has no safe value there (the fix is dropped).
+std::optional<std::string> written(std::string_view text, const kb::TemplateContext& context)
+{
+    model::Fix fix;
+    const kb::TemplateContext binding{context.finding, context.xml, context.needs_apparmor, &fix.grant};
+    auto parts = kb::bind_template(text, binding);
+    if (!parts) {
+        return std::nullopt;
+    }
+    fix.text_parts = std::move(*parts);
+    return emit::fix_text(context.finding, fix);
+}
 
 const char* const k_sample =
     "type=AVC msg=audit(1712100000.100:2001): apparmor=\"DENIED\" operation=\"open\" "
@@ -244,40 +260,40 @@ TEST_CASE("templates: log text never escapes into a generated rule or command", 
     // (the escapers themselves: tests/unit/test_util_escape.cpp, against their consumers)
 
     auto f = file_finding("/srv/share/evil\" rw, /** rwx, \"/x/file");
-    CHECK(kb::share_tree_rule(f, nullptr) == "\"/srv/share/evil\\\" rw, /\\*\\* rwx, \\\"/x/{,**}\" rw,");
+    CHECK(emit::apparmor_rule_text(kb::share_tree_grant(f, nullptr)) == "\"/srv/share/evil\\\" rw, /\\*\\* rwx, \\\"/x/{,**}\" rw,");
     f.path = "/srv/share/{a,b}/file";
-    CHECK(kb::share_tree_rule(f, nullptr) == "\"/srv/share/\\{a,b\\}/{,**}\" rw,");
+    CHECK(emit::apparmor_rule_text(kb::share_tree_grant(f, nullptr)) == "\"/srv/share/\\{a,b\\}/{,**}\" rw,");
     f.path = "/tmp/file";
-    CHECK(kb::share_tree_rule(f, nullptr).empty());
+    CHECK(emit::apparmor_rule_text(kb::share_tree_grant(f, nullptr)).empty());
     f.path = "/home/alice/file";
-    CHECK(kb::share_tree_rule(f, nullptr).empty());
+    CHECK(emit::apparmor_rule_text(kb::share_tree_grant(f, nullptr)).empty());
     f.path = "/srv/x";
-    CHECK(kb::share_tree_rule(f, nullptr).empty());
+    CHECK(emit::apparmor_rule_text(kb::share_tree_grant(f, nullptr)).empty());
 
     f.path = "/tmp/memfd-tNpKSj";
-    CHECK(kb::memfd_rule(f) == "owner \"/tmp/memfd-??????\" rw,");  // mkstemp's six characters
+    CHECK(emit::apparmor_rule_text(kb::memfd_grant(f)) == "owner \"/tmp/memfd-??????\" rw,");  // mkstemp's six characters
     f.path = "/tmp/memfd-5b7c9e2a-1f3d-4c6b-8a9e-0d2f4b6c8e1a-qeHrBV";
-    CHECK(kb::memfd_rule(f) == "owner \"/tmp/memfd-5b7c9e2a-1f3d-4c6b-8a9e-0d2f4b6c8e1a-??????\" rw,");
+    CHECK(emit::apparmor_rule_text(kb::memfd_grant(f)) == "owner \"/tmp/memfd-5b7c9e2a-1f3d-4c6b-8a9e-0d2f4b6c8e1a-??????\" rw,");
     f.path = "/tmp/memfd-pc.ram.0";  // not a mkstemp name: the prefix and one '*' (never a '/')
-    CHECK(kb::memfd_rule(f) == "owner \"/tmp/memfd-*\" rw,");
+    CHECK(emit::apparmor_rule_text(kb::memfd_grant(f)) == "owner \"/tmp/memfd-*\" rw,");
     f.path = "/srv/memfd-x";
-    CHECK(kb::memfd_rule(f).empty());
+    CHECK(emit::apparmor_rule_text(kb::memfd_grant(f)).empty());
 
     f.path = "/srv/vms/a'b.img";
     const kb::TemplateContext context{f, nullptr, {}, nullptr};
-    CHECK(kb::expand_template("semanage fcontext -a -t svirt_image_t {path_regex_quoted}", context)
+    CHECK(written("semanage fcontext -a -t svirt_image_t {path_regex_quoted}", context)
           == "semanage fcontext -a -t svirt_image_t '/srv/vms/a'\\''b\\.img'");
     {
         // a space is \x20 in the file-contexts regex: a raw one would split the
         // file_contexts.local line (it was kept before the escapers were merged)
         auto spaced = f;
         spaced.path = "/home/u/My VMs/x.qcow2";
-        CHECK(kb::expand_template("{path_regex_quoted}", kb::TemplateContext{spaced, nullptr, {}, nullptr})
+        CHECK(written("{path_regex_quoted}", kb::TemplateContext{spaced, nullptr, {}, nullptr})
               == "'/home/u/My\\x20VMs/x\\.qcow2'");
         spaced.path = "relative/x";
-        CHECK_FALSE(kb::expand_template("{path_regex_quoted}", kb::TemplateContext{spaced, nullptr, {}, nullptr}));
+        CHECK_FALSE(written("{path_regex_quoted}", kb::TemplateContext{spaced, nullptr, {}, nullptr}));
         spaced.path = std::string("/srv/a\x01b");
-        CHECK_FALSE(kb::expand_template("{path_xml}", kb::TemplateContext{spaced, nullptr, {}, nullptr}));
+        CHECK_FALSE(written("{path_xml}", kb::TemplateContext{spaced, nullptr, {}, nullptr}));
     }
     CHECK(kb::expand_template("{vm} {path}", context) == "web01 /srv/vms/a'b.img");
     CHECK(kb::expand_template("\"/x/{,**}\" {uuid}", context) == "\"/x/{,**}\" 5b7c9e2a-1f3d-4c6b-8a9e-0d2f4b6c8e1a");

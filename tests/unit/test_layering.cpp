@@ -89,3 +89,10 @@ TEST_CASE("layering: ingest does not include correlate (nor anything above it)",
     CHECK(violations("ingest", {"correlate", "aggregate", "kb", "emit", "live", "pipeline", "cli"})
           == std::vector<std::string>{});
 }
+
+TEST_CASE("layering: kb does not include emit", "[layering]")
+{
+    // kb/ decides what a fix grants and checks it; emit/fix_text writes its text once, after
+    // the ranking (issue 14, item 0)
+    CHECK(violations("kb", {"emit"}) == std::vector<std::string>{});
+}
