@@ -189,16 +189,30 @@ std::vector<SuggestFile> suggest_files(const std::vector<model::Finding>& findin
 
         // an upstream release that already holds the rule comes first: nothing to maintain locally
         std::set<std::string> upgrades;
+        std::vector<std::pair<const model::Fix*, std::size_t>> upgrade_fixes;  // first fix of a text, denials it covers
         for (const auto* f : g.findings) {
             for (const auto& fix : f->fixes) {
-                if (fix.grant.kind == model::GrantKind::upgrade && upgrades.insert(fix.text).second) {
-                    if (upgrades.size() == 1) {
-                        readme += "### First, where you can: upgrade (by hand)\n\n";
+                if (fix.grant.kind != model::GrantKind::upgrade) {
+                    continue;
+                }
+                if (upgrades.insert(fix.text).second) {
+                    upgrade_fixes.emplace_back(&fix, 1);
+                } else {
+                    for (auto& [u, n] : upgrade_fixes) {
+                        n += u->text == fix.text ? 1 : 0;
                     }
-                    readme += fix_line(fix.kind, fix.scope, fix.file, fix.text,
-                                       fix.note + " The local changes below are for a host that cannot upgrade yet.");
                 }
             }
+        }
+        for (const auto& [fix, covered] : upgrade_fixes) {
+            if (fix == upgrade_fixes.front().first) {
+                readme += "### First, where you can: upgrade (by hand)\n\n";
+            }
+            const std::string more = covered > 1
+                ? " It covers " + std::to_string(covered) + " of the denials below (each named in its explain output)."
+                : std::string();
+            readme += fix_line(fix->kind, fix->scope, fix->file, fix->text,
+                               fix->note + more + " The local changes below are for a host that cannot upgrade yet.");
         }
 
         // AppArmor

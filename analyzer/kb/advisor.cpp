@@ -378,6 +378,38 @@ std::optional<model::Fix> upgrade_fix(const model::Finding& f, const KnowledgeBa
     return fix;
 }
 
+// "Upgrade libvirt" where libvirt's own AppArmor profile gained exactly the rule this denial
+// needs (rules/apparmor/profile-fixes.tsv, rows with an established release).
+std::optional<model::Fix> apparmor_upgrade_fix(const model::Finding& f, const KnowledgeBase& kb)
+{
+    if (f.mac != model::Mac::apparmor || kb.profile_fixes.size() == 0) {
+        return std::nullopt;
+    }
+    const model::Grant need = apparmor_rule_grant(f);
+    const ProfileFix* row = kb.profile_fixes.covering(f, need);
+    if (!row) {
+        return std::nullopt;
+    }
+    model::Fix fix;
+    fix.kind = "host-change";
+    // what it opens: the daemon's own profile gains the rule; libvirt-qemu is every VM's
+    fix.scope = row->profile == "libvirt-qemu" ? model::Scope::host : model::Scope::daemon;
+    fix.text_parts = {{model::TextForm::literal, "apt install --only-upgrade libvirt-daemon-system"}};
+    const std::string since = row->commit == "-" ? "the change \"" + util::printable(row->subject) + "\""
+                                                 : "commit " + row->commit + " (\"" + util::printable(row->subject) + "\")";
+    const std::string release = row->first_tag.substr(row->first_tag.front() == 'v' ? 1 : 0);
+    fix.note = "libvirt's own " + row->profile + " profile allows this with `" + util::printable(row->rule)
+        + "` since libvirt " + release + ", " + since + ". If the installed libvirt is already that new, "
+        + "the profile in /etc/apparmor.d is an older copy kept because it was edited locally: compare it with the "
+          "packaged one (the .dpkg-dist file) and merge.";
+    fix.grant = need;
+    fix.grant.kind = model::GrantKind::upgrade;
+    fix.grant.subjects = {f.subject};
+    fix.effect = model::Effect::allows;
+    fix.effect_reason = "libvirt " + release + "'s " + row->profile + " profile holds " + util::printable(row->rule);
+    return fix;
+}
+
 // An MCS denial told from the contexts alone (no policy to ask): the types may be allowed,
 // the categories are not.
 std::string mcs_sentence(const model::Finding& f)
@@ -586,6 +618,9 @@ void Advisor::advise(model::Finding& f) const
         put_mcs_fixes_first(f);
     }
     if (auto upgrade = upgrade_fix(f, m_kb)) {
+        f.fixes.insert(f.fixes.begin(), std::move(*upgrade));
+    }
+    if (auto upgrade = apparmor_upgrade_fix(f, m_kb)) {
         f.fixes.insert(f.fixes.begin(), std::move(*upgrade));
     }
     const Needs needs = needs_of(f, cause ? cause->needs_selinux : std::vector<std::string>{},

@@ -211,7 +211,8 @@ model::Breadth measure(const model::Finding& f, const model::Fix& fix, const Boo
         b.permissions = g.perms;
         break;
     case GrantKind::upgrade:
-        b.vms = Reach::all_vms;
+        // upstream's rule: for every VM of the type, or only the daemon whose profile gains it
+        b.vms = f.mac == model::Mac::apparmor && f.host_level ? Reach::daemon : Reach::all_vms;
         b.subjects = g.subjects;
         b.targets = g.targets;
         b.permissions = g.perms;

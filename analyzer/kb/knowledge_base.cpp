@@ -56,6 +56,12 @@ bool KnowledgeBase::load(const std::vector<std::string>& dirs, std::vector<std::
         devices.load(dir, errors);
         causes.load(dir, devices, errors);
         load_booleans(dir, errors);
+        if (std::filesystem::exists(dir + "/apparmor/" + std::string(ProfileFixes::k_file), ec)) {
+            std::string error;
+            if (!profile_fixes.load(dir + "/apparmor", error)) {
+                errors.push_back(error);
+            }
+        }
     }
     validate_cause_samples(errors);
     return errors.size() == before;

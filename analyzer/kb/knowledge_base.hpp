@@ -7,6 +7,7 @@
 #include <analyzer/kb/access_model.hpp>
 #include <analyzer/kb/device_rules.hpp>
 #include <analyzer/kb/policy_fixes.hpp>
+#include <analyzer/kb/profile_fixes.hpp>
 #include <analyzer/kb/virt_allow_table.hpp>
 
 #include <string>
@@ -25,6 +26,7 @@ struct KnowledgeBase
     BooleanTable booleans;  // from DIR/selinux of each dir that has one
     VirtAllowTable virt_allow;   // TE model of the virt domains (rules/selinux/virt-allow.tsv)
     PolicyFixes policy_fixes;    // upstream commits that allowed virt accesses (policy-fixes.tsv)
+    ProfileFixes profile_fixes;  // rules libvirt's AppArmor profiles gained (apparmor/profile-fixes.tsv)
 
     // The bundled type-enforcement facts (rules/selinux/virt-allow.tsv) as a lookup; empty
     // when none were loaded.

@@ -3,6 +3,8 @@
 // material (see the table's header and scripts/gen-apparmor-fixes); the facts asserted here
 // are the ones the table's source column supports: libvirt 1.2.12's release notes list the
 // three daemon-profile commits whose message quotes seed 003's denials.
+#include <analyzer/kb/apparmor_grant.hpp>
+#include <analyzer/kb/profile_fixes.hpp>
 #include <analyzer/kb/tsv_table.hpp>
 
 #include <catch2/catch.hpp>
@@ -114,4 +116,52 @@ TEST_CASE("libvirt AppArmor profile fixes: rows, releases and seed 003", "[kb][a
         CHECK(r.rule.find("memfd") == std::string::npos);
         CHECK(r.rule.find("peer=unconfined") == std::string::npos);
     }
+}
+
+TEST_CASE("profile-fixes: a denial is covered only by a dated row of its own profile that holds all it needs",
+          "[kb][apparmor]")
+{
+    using virtdeny::kb::apparmor_rule_grant;
+    using virtdeny::model::Finding;
+    virtdeny::kb::ProfileFixes table;
+    std::string error;
+    REQUIRE(table.load(std::string(VIRTDENY_SOURCE_DIR) + "/rules/apparmor", error));
+    const auto finding = [](const std::string& profile, const std::string& tclass, std::vector<std::string> perms) {
+        Finding f;
+        f.mac = virtdeny::model::Mac::apparmor;
+        f.subject = profile;
+        f.tclass = tclass;
+        f.permissions = std::move(perms);
+        f.host_level = profile.rfind("libvirt-", 0) != 0;
+        return f;
+    };
+    // seed 003's capability: libvirt 1.2.12's usr.sbin.libvirtd
+    Finding cap = finding("/usr/sbin/libvirtd", "cap", {"ipc_lock"});
+    const auto* row = table.covering(cap, apparmor_rule_grant(cap));
+    REQUIRE(row != nullptr);
+    CHECK(row->first_tag == "v1.2.12");
+    // the same capability in another daemon's profile: no row for it
+    Finding other = finding("virtqemud", "cap", {"ipc_lock"});
+    CHECK(table.covering(other, apparmor_rule_grant(other)) == nullptr);
+    // network: exactly the family and type upstream grants
+    Finding raw = finding("/usr/sbin/libvirtd", "net", {"create"});
+    raw.sample.family = "packet";
+    raw.sample.sock_type = "raw";
+    CHECK(table.covering(raw, apparmor_rule_grant(raw)) != nullptr);
+    raw.sample.sock_type = "dgram";
+    CHECK(table.covering(raw, apparmor_rule_grant(raw)) == nullptr);
+    // the helper exec: the glob /usr/{lib,lib64}/libvirt/... matches lib64 too, the mode must be ix
+    Finding exec = finding("/usr/sbin/libvirtd", "file", {"exec"});
+    exec.path = "/usr/lib64/libvirt/libvirt_iohelper";
+    CHECK(table.covering(exec, apparmor_rule_grant(exec)) != nullptr);
+    exec.path = "/usr/lib/libvirt/libvirt_lxc";
+    CHECK(table.covering(exec, apparmor_rule_grant(exec)) == nullptr);
+    // a write to the helper is not what "ix" grants
+    Finding write = finding("/usr/sbin/libvirtd", "file", {"write"});
+    write.path = "/usr/lib/libvirt/libvirt_iohelper";
+    CHECK(table.covering(write, apparmor_rule_grant(write)) == nullptr);
+    // /dev/vfio/vfio rw in libvirt-qemu has no established release: never an "upgrade to"
+    Finding vfio = finding("libvirt-2afa1131-bc8c-43d2-9c4a-962c1bf7723e", "file", {"read", "write"});
+    vfio.path = "/dev/vfio/vfio";
+    CHECK(table.covering(vfio, apparmor_rule_grant(vfio)) == nullptr);
 }
