@@ -356,13 +356,26 @@ std::vector<AppArmorRuleSet> apparmor_rule_sets(const std::vector<const model::F
         if (exact.kind != model::GrantKind::apparmor_rule) {
             continue;
         }
-        const std::string perms = exact.perms.front();
+        std::string perms = exact.perms.front();
         bool owner = exact.owner;
         std::string pattern;
         std::string reason;
         bool glob = false;
         std::string dir;
-        if (is_memfd_fallback(f, dir) && owner) {
+        // the advisor's checked file rule for this VM or daemon (the glob that survives the next
+        // start, the letters with the device's follow-on needs), as explain prints it
+        const auto checked = std::find_if(f.fixes.begin(), f.fixes.end(), [](const model::Fix& x) {
+            return x.kind == "apparmor-rule" && x.effect == model::Effect::allows && x.scope != model::Scope::host
+                && x.grant.kind == model::GrantKind::apparmor_rule && x.grant.tclass == "file"
+                && x.grant.targets.size() == 1 && x.grant.perms.size() == 1;
+        });
+        if (checked != f.fixes.end()) {
+            pattern = checked->grant.targets.front();
+            perms = checked->grant.perms.front();
+            owner = checked->grant.owner;
+            glob = pattern != exact.targets.front();
+            reason = checked->note;
+        } else if (is_memfd_fallback(f, dir) && owner) {
             pattern = "\"" + util::apparmor_glob_escape(dir) + "/memfd-??????\"";
             glob = true;
             reason = "QEMU's memfd fallback creates " + dir + "/memfd-XXXXXX with a new random suffix at every "
