@@ -273,6 +273,11 @@ void Correlator::correlate(model::Finding& finding) const
     // 6. a path libvirt names after the VM: a guess, and said so (via path-guess)
     if (!finding.path.empty() && acts_for_a_vm(finding) && !foreign_categories(d)) {
         if (auto ref = guess_domain(node, finding.path)) {
+            // inside a virt-launcher pod libvirt's domain is NAMESPACE_NAME: named as KubeVirt does
+            std::string vm = in_kubevirt_pod(finding) ? kubevirt_vm_name(ref->name) : std::string();
+            if (!vm.empty()) {
+                ref->name = std::move(vm);
+            }
             finding.domain = std::move(*ref);
             return;
         }

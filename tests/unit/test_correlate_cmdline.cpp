@@ -232,3 +232,28 @@ TEST_CASE("Registry: a QEMU exec names its pid, not a pid reused by another prog
     registry.add_exec(failed);
     CHECK(registry.exec_by_pid("", 61003, 2000) == nullptr);
 }
+
+TEST_CASE("KubeVirt: a libvirt path guess in a virt-launcher pod is named NAMESPACE/NAME, still a guess", "[correlate][cmdline]")
+{
+    correlate::VmRegistry registry;
+    correlate::Correlator correlator(registry, nullptr);
+    model::Finding f;
+    f.sample.scontext = "system_u:system_r:virt_launcher.process:s0:c255,c849";
+    f.subject = f.sample.scontext;
+    f.comm = "qemu-kvm";
+    f.exe = "/usr/libexec/qemu-kvm";
+    f.path = "/var/lib/libvirt/qemu/domain-1-default_vmi-fedora/monitor.sock";
+    correlator.correlate(f);
+    REQUIRE(f.domain);
+    CHECK(f.domain->name == "default/vmi-fedora");
+    CHECK(f.domain->via == "path-guess");
+
+    // the same path from an svirt_t QEMU (plain libvirt): the libvirt name as it is
+    model::Finding plain = f;
+    plain.domain.reset();
+    plain.sample.scontext = "system_u:system_r:svirt_t:s0:c255,c849";
+    plain.subject = plain.sample.scontext;
+    correlator.correlate(plain);
+    REQUIRE(plain.domain);
+    CHECK(plain.domain->name == "default_vmi-fedora");
+}
