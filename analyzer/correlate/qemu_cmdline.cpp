@@ -85,7 +85,11 @@ QemuCommandLine parse_qemu_cmdline(std::string_view proctitle)
         // a space inside is part of the name only when a comma ended it (libvirt's
         // ",debug-threads=on"); a value at the end of a title that may be cut is not whole
         const bool spaced = name.find(' ') != std::string::npos;
-        if (!name.empty() && !(spaced && ran_out) && !(at_end && ran_out && maybe_truncated)) {
+        // libvirt's guest= form always goes on with ",debug-threads=on": without its comma the
+        // value stopped at a " -" inside the name ("guest=lab -2,..."), not at the next option
+        const bool libvirt_form = util::starts_with(v, "guest=");
+        if (!name.empty() && !(spaced && ran_out) && !(at_end && ran_out && maybe_truncated)
+            && !(libvirt_form && ran_out)) {
             out.name = std::move(name);
         }
     }

@@ -88,7 +88,10 @@ TEST_CASE("QEMU command line: -name, -uuid and Proxmox's -id, only for QEMU's pr
     // a value running to the end of a title the kernel may have cut (127+ bytes) is not whole
     std::string cut = "/usr/libexec/qemu-kvm -name guest=" + std::string(100, 'a');
     CHECK(parse_qemu_cmdline(cut).name.empty());
-    CHECK(parse_qemu_cmdline("/usr/libexec/qemu-kvm -name guest=short").name == "short");
+    CHECK(parse_qemu_cmdline("/usr/libexec/qemu-kvm -name guest=short,debug-threads=on").name == "short");
+    // libvirt's form without its comma: the value stopped at a " -" inside the name
+    CHECK(parse_qemu_cmdline("/usr/libexec/qemu-kvm -name guest=lab -2,debug-threads=on -S").name.empty());
+    CHECK(parse_qemu_cmdline("/usr/libexec/qemu-kvm -name guest=short").name.empty());
 
     // Proxmox VE: /usr/bin/kvm -id VMID -name NAME,debug-threads=on
     auto pve = parse_qemu_cmdline("/usr/bin/kvm -id 104 -name win2022-dc,debug-threads=on -no-shutdown -chardev socket");
