@@ -3,7 +3,9 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include <chrono>
 #include <system_error>
+#include <thread>
 
 namespace virtdeny::correlate {
 
@@ -63,33 +65,124 @@ void on_tick(int, void*) {}
 
 } // namespace
 
+struct LibvirtEvents::State
+{
+    std::atomic<bool> stop{false};
+    std::atomic<bool> changed{false};
+    std::atomic<bool> listening{false};
+    std::atomic<bool> ended{false};
+    std::atomic<std::uint64_t> events{0};
+    std::mutex mutex;
+    std::string error;
+
+    void fail(const std::string& what)
+    {
+        const char* msg = virGetLastErrorMessage();
+        std::lock_guard<std::mutex> lock(mutex);
+        error = one_line(what + (msg && *msg ? std::string(": ") + msg : std::string()));
+    }
+};
+
+namespace {
+
+void run(const std::shared_ptr<LibvirtEvents::State>& state, const std::string& uri)
+{
+    if (!event_loop_ready()) {
+        state->fail("cannot set up libvirt's event loop");
+        state->ended = true;
+        return;
+    }
+    // the loop must turn while the connection opens (a remote one talks through it), and wakes
+    // this often to see stop
+    const int timer = virEventAddTimeout(200, on_tick, nullptr, nullptr);
+    virConnectPtr conn = virConnectOpenReadOnly(uri.c_str());
+    if (!conn) {
+        state->fail("cannot connect for lifecycle events");
+        if (timer >= 0) {
+            virEventRemoveTimeout(timer);
+        }
+        state->ended = true;
+        return;
+    }
+    std::atomic<bool> closed{false};
+    Callbacks callbacks{&state->changed, &state->events, &closed};
+    const int id = virConnectDomainEventRegisterAny(conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &callbacks, nullptr);
+    if (id < 0) {
+        state->fail("cannot register for lifecycle events");
+    } else {
+        const bool close_cb = virConnectRegisterCloseCallback(conn, on_close, &callbacks, nullptr) == 0;
+        virConnectSetKeepAlive(conn, 5, 3);  // a remote daemon that stops answering closes it
+        virResetLastError();
+        state->listening = true;
+        while (!state->stop.load() && !closed.load()) {
+            if (virEventRunDefaultImpl() < 0) {
+                state->fail("libvirt's event loop failed");
+                break;
+            }
+        }
+        state->listening = false;
+        if (closed.load() && !state->stop.load()) {
+            std::lock_guard<std::mutex> lock(state->mutex);
+            state->error = "the connection for lifecycle events closed";
+        }
+        if (close_cb) {
+            virConnectUnregisterCloseCallback(conn, on_close);
+        }
+        virConnectDomainEventDeregisterAny(conn, id);
+    }
+    virConnectClose(conn);
+    if (timer >= 0) {
+        virEventRemoveTimeout(timer);
+    }
+    state->ended = true;
+}
+
+} // namespace
+
+LibvirtEvents::LibvirtEvents() : m_state(std::make_shared<State>()) {}
+
 LibvirtEvents::~LibvirtEvents()
 {
     stop();
 }
 
+bool LibvirtEvents::take_change()
+{
+    return m_state->changed.exchange(false);
+}
+
+std::uint64_t LibvirtEvents::events() const
+{
+    return m_state->events.load();
+}
+
+bool LibvirtEvents::listening() const
+{
+    return m_state->listening.load();
+}
+
+bool LibvirtEvents::ended() const
+{
+    return m_state->ended.load();
+}
+
 std::string LibvirtEvents::error() const
 {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    return m_error;
+    std::lock_guard<std::mutex> lock(m_state->mutex);
+    return m_state->error;
 }
 
 bool LibvirtEvents::start(const std::string& uri)
 {
     stop();
-    m_stop = false;
-    m_ended = false;
-    m_listening = false;
-    {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_error.clear();
-    }
+    m_state = std::make_shared<State>();
     try {
-        m_thread = std::thread([this, uri] { run(uri); });
+        m_thread = std::thread([state = m_state, uri] { run(state, uri); });
     } catch (const std::system_error& e) {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_error = std::string("cannot start a thread: ") + e.what();
-        m_ended = true;
+        std::lock_guard<std::mutex> lock(m_state->mutex);
+        m_state->error = std::string("cannot start a thread: ") + e.what();
+        m_state->ended = true;
         return false;
     }
     return true;
@@ -97,64 +190,22 @@ bool LibvirtEvents::start(const std::string& uri)
 
 void LibvirtEvents::stop()
 {
-    m_stop = true;
-    if (m_thread.joinable()) {
-        m_thread.join();  // the loop wakes at least every 200 ms (its timer)
-    }
-}
-
-void LibvirtEvents::run(std::string uri)
-{
-    auto fail = [this](const std::string& what) {
-        const char* msg = virGetLastErrorMessage();
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_error = one_line(what + (msg && *msg ? std::string(": ") + msg : std::string()));
-    };
-    if (!event_loop_ready()) {
-        fail("cannot set up libvirt's event loop");
-        m_ended = true;
+    m_state->stop = true;
+    if (!m_thread.joinable()) {
         return;
     }
-    // the loop must turn while the connection opens (a remote one talks through it)
-    const int timer = virEventAddTimeout(200, on_tick, nullptr, nullptr);
-    virConnectPtr conn = virConnectOpenReadOnly(uri.c_str());
-    if (!conn) {
-        fail("cannot connect for lifecycle events");
-        if (timer >= 0) {
-            virEventRemoveTimeout(timer);
-        }
-        m_ended = true;
-        return;
+    for (int waited = 0; waited < k_stop_wait_ms && !m_state->ended.load(); waited += 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    std::atomic<bool> closed{false};
-    Callbacks callbacks{&m_changed, &m_events, &closed};
-    const int id = virConnectDomainEventRegisterAny(conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &callbacks, nullptr);
-    if (id < 0) {
-        fail("cannot register for lifecycle events");
+    if (m_state->ended.load()) {
+        m_thread.join();
     } else {
-        virConnectRegisterCloseCallback(conn, on_close, &callbacks, nullptr);
-        virConnectSetKeepAlive(conn, 5, 3);  // a remote daemon that stops answering closes it
-        m_listening = true;
-        while (!m_stop.load() && !closed.load()) {
-            if (virEventRunDefaultImpl() < 0) {
-                fail("libvirt's event loop failed");
-                break;
-            }
+        m_thread.detach();  // still opening a connection that does not answer: it ends by itself
+        std::lock_guard<std::mutex> lock(m_state->mutex);
+        if (m_state->error.empty()) {
+            m_state->error = "stopped while the connection had not answered";
         }
-        m_listening = false;
-        if (closed.load() && !m_stop.load()) {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            m_error = "the connection for lifecycle events closed";
-        }
-        virConnectUnregisterCloseCallback(conn, on_close);
-        virConnectDomainEventDeregisterAny(conn, id);
     }
-    virConnectClose(conn);
-    if (timer >= 0) {
-        virEventRemoveTimeout(timer);
-    }
-    m_ended = true;
 }
 
 } // namespace virtdeny::correlate

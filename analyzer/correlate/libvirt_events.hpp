@@ -22,37 +22,33 @@ namespace virtdeny::correlate {
 class LibvirtEvents
 {
 public:
-    LibvirtEvents() = default;
+    LibvirtEvents();
     ~LibvirtEvents();
     LibvirtEvents(const LibvirtEvents&) = delete;
     LibvirtEvents& operator=(const LibvirtEvents&) = delete;
 
     // Starts the event thread on uri (read-only). Returns false only when no thread could start.
     bool start(const std::string& uri);
+    // Ends the thread: joined when it ends within k_stop_wait_ms, else left to end by itself (a
+    // connection that never answers must not hold follow at its exit).
     void stop();
+    static constexpr int k_stop_wait_ms = 2000;
 
     // A domain started or was defined since the last call: list the domains again.
-    bool take_change() { return m_changed.exchange(false); }
+    bool take_change();
     // Lifecycle events seen (started, defined, stopped, ...), for tests and diagnostics.
-    std::uint64_t events() const { return m_events.load(); }
+    std::uint64_t events() const;
     // The callback is registered and the connection open.
-    bool listening() const { return m_listening.load(); }
+    bool listening() const;
     // The thread has ended: the connection failed or closed (error() says why), or stop().
-    bool ended() const { return m_ended.load(); }
+    bool ended() const;
     std::string error() const;
 
-private:
-    struct State;
-    void run(std::string uri);
+    struct State;  // shared with the thread, which may outlive this object (see stop)
 
+private:
+    std::shared_ptr<State> m_state;
     std::thread m_thread;
-    std::atomic<bool> m_stop{false};
-    std::atomic<bool> m_changed{false};
-    std::atomic<bool> m_listening{false};
-    std::atomic<bool> m_ended{false};
-    std::atomic<std::uint64_t> m_events{0};
-    mutable std::mutex m_mutex;
-    std::string m_error;
 };
 
 } // namespace virtdeny::correlate
