@@ -229,6 +229,7 @@ Finding Aggregator::make_finding(const Denial& d, const model::Event& event)
     f.first_seq = d.seq;
     f.sample = d;
     f.proctitle = event.proctitle;
+    f.execve = event.execve;
     return f;
 }
 
@@ -279,6 +280,9 @@ void merge_into(Finding& a, const Finding& b)
     if (a.proctitle.empty()) {
         a.proctitle = b.proctitle;
     }
+    if (a.execve.empty()) {
+        a.execve = b.execve;
+    }
     if (a.exe.empty()) {
         a.exe = b.exe;
     }
@@ -290,7 +294,7 @@ std::size_t approx_bytes(const Finding& f)
     std::size_t n = sizeof(Finding) + f.pids.capacity() * sizeof(std::int64_t) + heap_bytes(f.permissions)
         + heap_bytes(d.permissions);
     for (const std::string* s : {&f.node, &f.subject, &f.comm, &f.exe, &f.path, &f.tcontext, &f.tclass, &f.operation,
-                                 &f.device, &f.explanation, &f.rule_id, &f.proctitle}) {
+                                 &f.device, &f.explanation, &f.rule_id, &f.proctitle, &f.execve}) {
         n += heap_bytes(*s);
     }
     for (const std::string* s : {&d.record_type, &d.node, &d.comm, &d.exe, &d.scontext, &d.tcontext, &d.tclass,

@@ -2,6 +2,7 @@
 
 #include <analyzer/correlate/domain_xml.hpp>
 #include <analyzer/correlate/libvirt_log.hpp>
+#include <analyzer/ingest/event_assembler.hpp>
 #include <analyzer/util/text.hpp>
 
 namespace virtdeny::correlate {
@@ -9,21 +10,6 @@ namespace virtdeny::correlate {
 using util::starts_with;
 
 namespace {
-
-constexpr std::size_t k_proctitle_limit = 128;
-
-
-// The value after an option, up to ',' or ' '; cut=true when it ran to the end of a
-// command line that may have been truncated.
-std::string_view option_value(std::string_view s, std::size_t pos, bool& cut)
-{
-    std::size_t end = pos;
-    while (end < s.size() && s[end] != ',' && s[end] != ' ') {
-        ++end;
-    }
-    cut = end == s.size();
-    return s.substr(pos, end - pos);
-}
 
 // Processes that act for one VM: QEMU, and the helpers libvirt starts per VM (swtpm,
 // virtiofsd). Only their denials may take a VM from a path: a path names whose file it is,
@@ -33,7 +19,7 @@ bool acts_for_a_vm(const model::Finding& finding)
     const model::Denial& d = finding.sample;
     if (d.mac == model::Mac::selinux) {
         static const char* const k_types[] = {"svirt_t", "svirt_tcg_t", "svirt_kvm_net_t", "svirt_qemu_net_t",
-                                              "virtiofsd_t", "swtpm_t", "qemu_t"};
+                                              "virtiofsd_t", "swtpm_t", "qemu_t", "virt_launcher.process"};
         const auto type = context_type(d.scontext);
         for (const char* t : k_types) {
             if (type == t) {
@@ -51,9 +37,13 @@ bool acts_for_a_vm(const model::Finding& finding)
     if (util::contains(who, "swtpm") || util::contains(who, "virtiofsd") || starts_with(who, "libvirt-")) {
         return true;
     }
+    if (ingest::is_qemu_program(who)) {
+        return true;  // a profile for QEMU's program itself (a local one, e.g. on Proxmox VE)
+    }
     if (who == "unconfined" || who.empty()) {
         const std::string_view comm = finding.comm;
-        return starts_with(comm, "qemu-") || comm == "swtpm" || comm == "virtiofsd";
+        // kvm: Debian's and Proxmox VE's /usr/bin/kvm
+        return starts_with(comm, "qemu-") || comm == "kvm" || comm == "swtpm" || comm == "virtiofsd";
     }
     return false;
 }
@@ -70,33 +60,55 @@ bool foreign_categories(const model::Denial& d)
     return util::contains(mine, ":c") && util::contains(its, ":c") && mine != its;
 }
 
+// The denied process is still the program that exec: a pid reused later by another program is
+// not that VM. Without exe (a kernel line alone), QEMU's own comm (or a thread's).
+bool same_program(const model::Finding& f, const QemuExec& e)
+{
+    if (!f.exe.empty() && !e.exe.empty()) {
+        return f.exe == e.exe;
+    }
+    const std::string_view comm = f.comm;
+    return starts_with(comm, "qemu-") || comm == "kvm" || util::contains(comm, "/KVM");
+}
+
 } // namespace
 
-QemuCommandLine parse_qemu_cmdline(std::string_view proctitle)
+bool in_kubevirt_pod(const model::Finding& finding)
 {
-    QemuCommandLine out;
-    const bool maybe_truncated = proctitle.size() >= k_proctitle_limit - 1;
-    std::size_t n = util::find(proctitle, " -name ");
-    if (n != std::string_view::npos) {
-        std::size_t pos = n + 7;
-        if (starts_with(proctitle.substr(pos), "guest=")) {
-            pos += 6;
-        }
-        bool cut = false;
-        auto v = option_value(proctitle, pos, cut);
-        if (!v.empty() && !(cut && maybe_truncated)) {
-            out.name = std::string(v);
+    // container-selinux's type for virt-launcher pods (KubeVirt's own policy module), and the
+    // pod's programs: virt-launcher and virt-launcher-monitor (comm keeps 15 characters)
+    if (finding.sample.mac == model::Mac::selinux && context_type(finding.sample.scontext) == "virt_launcher.process") {
+        return true;
+    }
+    const std::string_view comm = finding.comm;
+    if (starts_with(comm, "virt-launcher") || util::ends_with(finding.exe, "/virt-launcher")
+        || util::ends_with(finding.exe, "/virt-launcher-monitor")) {
+        return true;
+    }
+    // QEMU on a path only a virt-launcher pod has (its private sockets, its disks)
+    const std::string_view path = finding.path;
+    const bool pod_path = starts_with(path, "/var/run/kubevirt-private/") || starts_with(path, "/run/kubevirt-private/")
+        || starts_with(path, "/var/run/kubevirt/") || starts_with(path, "/run/kubevirt/");
+    return pod_path && (starts_with(comm, "qemu-") || util::contains(finding.exe, "qemu"));
+}
+
+std::optional<model::DomainRef> domain_from_cmdline(const QemuCommandLine& cmd, const char* via, bool kubevirt)
+{
+    if (!cmd.qemu || cmd.empty()) {
+        return std::nullopt;
+    }
+    if (!cmd.proxmox_vmid.empty()) {
+        // Proxmox VE: the VMID is the VM's identity (qm, /etc/pve/qemu-server/VMID.conf); its
+        // -name is only a label, "vmVMID" when none was set
+        return model::DomainRef{cmd.proxmox_vmid, cmd.uuid, "proxmox-id"};
+    }
+    if (kubevirt || cmd.kubevirt) {
+        std::string vm = kubevirt_vm_name(cmd.name);
+        if (!vm.empty()) {
+            return model::DomainRef{std::move(vm), cmd.uuid, "kubevirt"};
         }
     }
-    std::size_t u = util::find(proctitle, " -uuid ");
-    if (u != std::string_view::npos) {
-        bool cut = false;
-        auto v = option_value(proctitle, u + 7, cut);
-        if (util::is_uuid(v)) {
-            out.uuid = std::string(v);
-        }
-    }
-    return out;
+    return model::DomainRef{cmd.name, cmd.uuid, via};
 }
 
 std::string_view libvirt_profile_uuid(std::string_view profile)
@@ -235,22 +247,21 @@ void Correlator::correlate(model::Finding& finding) const
             return;
         }
     }
-    // 4. QEMU's command line
-    if (!finding.proctitle.empty()) {
-        QemuCommandLine cmd = parse_qemu_cmdline(finding.proctitle);
-        if (!cmd.name.empty() || !cmd.uuid.empty()) {
-            model::DomainRef ref{cmd.name, cmd.uuid, "proctitle"};
-            if (ref.uuid.empty() && m_xml) {
-                if (const DomainInfo* dom = m_xml->by_name(ref.name)) {
-                    ref.uuid = dom->uuid;
+    // 4. QEMU's command line: the event's own EXECVE (whole) or PROCTITLE (maybe cut), else the
+    //    QEMU start this pid had, else (KubeVirt) the QEMU started in the same pod
+    if (auto ref = from_command_line(finding)) {
+        if (ref->via != "proxmox-id" && ref->via != "kubevirt") {
+            if (ref->uuid.empty() && m_xml) {
+                if (const DomainInfo* dom = m_xml->by_name(ref->name)) {
+                    ref->uuid = dom->uuid;
                 }
             }
-            if (ref.name.empty()) {
-                ref.name = m_registry.name_of(node, ref.uuid);
+            if (ref->name.empty()) {
+                ref->name = m_registry.name_of(node, ref->uuid);
             }
-            finding.domain = ref;
-            return;
         }
+        finding.domain = std::move(*ref);
+        return;
     }
     // 5. domain XML: the object is one of a domain's devices
     if (m_xml && !finding.path.empty()) {
@@ -262,9 +273,60 @@ void Correlator::correlate(model::Finding& finding) const
     // 6. a path libvirt names after the VM: a guess, and said so (via path-guess)
     if (!finding.path.empty() && acts_for_a_vm(finding) && !foreign_categories(d)) {
         if (auto ref = guess_domain(node, finding.path)) {
+            // inside a virt-launcher pod libvirt's domain is NAMESPACE_NAME: named as KubeVirt does
+            std::string vm = in_kubevirt_pod(finding) ? kubevirt_vm_name(ref->name) : std::string();
+            if (!vm.empty()) {
+                ref->name = std::move(vm);
+            }
             finding.domain = std::move(*ref);
+            return;
+        }
+        // Proxmox VE's per-VM paths carry the VMID: a guess too (via proxmox-path)
+        std::string vmid = proxmox_vmid_from_path(finding.path);
+        if (!vmid.empty()) {
+            finding.domain = model::DomainRef{std::move(vmid), std::string(), "proxmox-path"};
         }
     }
+}
+
+std::optional<model::DomainRef> Correlator::from_command_line(const model::Finding& finding) const
+{
+    const bool pod = in_kubevirt_pod(finding);
+    if (!finding.execve.empty()) {
+        if (auto ref = domain_from_cmdline(parse_qemu_argv(finding.execve), "execve", pod)) {
+            return ref;
+        }
+    }
+    if (!finding.proctitle.empty()) {
+        if (auto ref = domain_from_cmdline(parse_qemu_cmdline(finding.proctitle), "proctitle", pod)) {
+            if (ref->via == "kubevirt" && ref->uuid.empty() && finding.sample.mac == model::Mac::selinux) {
+                // -uuid comes after the 128-byte cut: the pod's QEMU start has it
+                const QemuExec* e = m_registry.exec_by_pod_level(finding.node, mcs_level(finding.sample.scontext));
+                if (e && kubevirt_vm_name(e->cmd.name) == ref->name) {
+                    ref->uuid = e->cmd.uuid;
+                }
+            }
+            return ref;
+        }
+    }
+    for (std::int64_t pid : finding.pids) {
+        const QemuExec* e = m_registry.exec_by_pid(finding.node, pid, finding.first_seen_ms);
+        if (e && same_program(finding, *e)) {
+            return domain_from_cmdline(e->cmd, "execve", pod || e->subj_type == "virt_launcher.process");
+        }
+    }
+    // every process of a virt-launcher pod has the pod's MCS pair: the QEMU started under it
+    // names the VM for virt-launcher and the pod's virtqemud too
+    if (pod && finding.sample.mac == model::Mac::selinux) {
+        if (const QemuExec* e = m_registry.exec_by_pod_level(finding.node, mcs_level(finding.sample.scontext))) {
+            auto ref = domain_from_cmdline(e->cmd, "kubevirt", true);
+            if (ref && ref->via != "kubevirt") {
+                return std::nullopt;  // a name with no namespace_ form is not KubeVirt's
+            }
+            return ref;
+        }
+    }
+    return std::nullopt;
 }
 
 std::optional<model::DomainRef> Correlator::guess_domain(const std::string& node, std::string_view path) const

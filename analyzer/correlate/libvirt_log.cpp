@@ -184,6 +184,100 @@ PathGuess guess_from_path(std::string_view path)
     return g;
 }
 
+namespace {
+
+// Proxmox VE VMIDs: 100 to 999999999 (qemu-server's pve-vmid format).
+bool proxmox_vmid(std::string_view s)
+{
+    return s.size() >= 3 && s.size() <= 9 && s.front() != '0' && all_digits(s);
+}
+
+// "vm-VMID-disk-N", "base-VMID-disk-N" (templates), "vm-VMID-cloudinit", "vm-VMID-state-..."
+// with an image suffix or none (LVM, ZFS, RBD, iSCSI volumes): the VMID, else empty.
+std::string_view proxmox_volume_vmid(std::string_view base)
+{
+    std::string_view rest;
+    if (starts_with(base, "vm-")) {
+        rest = base.substr(3);
+    } else if (starts_with(base, "base-")) {
+        rest = base.substr(5);
+    } else {
+        return {};
+    }
+    const std::size_t dash = rest.find('-');
+    if (dash == std::string_view::npos || !proxmox_vmid(rest.substr(0, dash))) {
+        return {};
+    }
+    std::string_view what = rest.substr(dash + 1);
+    for (std::string_view suffix : {".qcow2", ".raw", ".vmdk"}) {
+        if (ends_with(what, suffix)) {
+            what.remove_suffix(suffix.size());
+            break;
+        }
+    }
+    if (starts_with(what, "disk-") && what.size() > 5 && all_digits(what.substr(5))) {
+        return rest.substr(0, dash);
+    }
+    if (what == "cloudinit" || (starts_with(what, "state-") && what.size() > 6)) {
+        return rest.substr(0, dash);
+    }
+    return {};
+}
+
+} // namespace
+
+std::string proxmox_vmid_from_path(std::string_view path)
+{
+    // qemu-server's run directory: VMID.pid, VMID.qmp, VMID.vnc, VMID.qga, VMID.serial0, ...
+    for (std::string_view dir : {std::string_view("/var/run/qemu-server/"), std::string_view("/run/qemu-server/")}) {
+        if (starts_with(path, dir)) {
+            const std::string_view file = path.substr(dir.size());
+            const std::size_t dot = file.find('.');
+            if (file.find('/') == std::string_view::npos && dot != std::string_view::npos && dot + 1 < file.size()
+                && proxmox_vmid(file.substr(0, dot))) {
+                return std::string(file.substr(0, dot));
+            }
+            return {};
+        }
+    }
+    const std::size_t slash = path.rfind('/');
+    const std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    // directory storage (/var/lib/vz is "local"): <storage>/images/VMID/vm-VMID-disk-N.qcow2
+    const std::size_t images = path.rfind("/images/");
+    if (images != std::string_view::npos && slash != std::string_view::npos && slash > images + 8) {
+        const std::string_view dir = path.substr(images + 8, slash - images - 8);
+        const std::string_view vmid = proxmox_volume_vmid(base);
+        if (!vmid.empty() && dir == vmid) {
+            return std::string(vmid);
+        }
+        return {};
+    }
+    // block storage: LVM /dev/VG/vm-VMID-disk-N, ZFS /dev/zvol/POOL/.../vm-VMID-disk-N, and
+    // device-mapper's /dev/mapper/VG-vm--VMID--disk--N (each '-' of the LV doubled)
+    if (starts_with(path, "/dev/mapper/")) {
+        const std::size_t at = base.find("-vm--");
+        if (at == std::string_view::npos) {
+            return {};
+        }
+        std::string lv;
+        const std::string_view doubled = base.substr(at + 1);
+        for (std::size_t i = 0; i < doubled.size(); ++i) {
+            lv.push_back(doubled[i]);
+            if (doubled[i] == '-') {
+                if (i + 1 >= doubled.size() || doubled[i + 1] != '-') {
+                    return {};  // a single '-' inside an LV name is not device-mapper's form
+                }
+                ++i;
+            }
+        }
+        return std::string(proxmox_volume_vmid(lv));
+    }
+    if (starts_with(path, "/dev/")) {
+        return std::string(proxmox_volume_vmid(base));
+    }
+    return {};
+}
+
 std::string lxd_instance(std::string_view profile)
 {
     if (!starts_with(profile, "lxd-")) {

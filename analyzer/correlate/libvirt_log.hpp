@@ -66,6 +66,13 @@ PathGuess guess_from_path(std::string_view path);
 // The same profile confines containers: only QEMU under it is a VM (the caller checks).
 std::string lxd_instance(std::string_view profile);
 
+// Proxmox VE's per-VM paths: the VMID they carry, else empty. A guess like guess_from_path:
+//   /var/run/qemu-server/VMID.pid (.qmp, .vnc, .qga, .serial0, ...), /run/qemu-server/...
+//   <storage>/images/VMID/vm-VMID-disk-N.qcow2 (.raw, .vmdk; /var/lib/vz/images/ is "local")
+//   /dev/VG/vm-VMID-disk-N (LVM), /dev/mapper/VG-vm--VMID--disk--N, /dev/zvol/POOL/vm-VMID-disk-N
+//   (also base-VMID-disk-N templates, vm-VMID-cloudinit, vm-VMID-state-NAME)
+std::string proxmox_vmid_from_path(std::string_view path);
+
 // Number of UTF-8 characters (libvirt cuts by characters, not bytes).
 std::size_t utf8_length(std::string_view s);
 

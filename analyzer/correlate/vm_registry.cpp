@@ -248,6 +248,65 @@ std::string VmRegistry::name_of(std::string_view node, std::string_view uuid) co
     return {};
 }
 
+void VmRegistry::add_exec(const model::Event& event)
+{
+    if (event.pid <= 0 || event.execve.empty() || !event.success || m_execs.size() >= k_max_execs) {
+        return;  // a failed execve started nothing
+    }
+    QemuExec exec;
+    exec.cmd = parse_qemu_argv(event.execve);
+    if (!exec.cmd.qemu || exec.cmd.empty()) {
+        return;
+    }
+    exec.node = event.node;
+    exec.pid = event.pid;
+    exec.time_ms = event.time_ms;
+    exec.exe = event.exe;
+    if (util::contains(event.subj, ":")) {
+        exec.level = std::string(mcs_level(event.subj));
+        exec.subj_type = std::string(context_type(event.subj));
+    }
+    const std::string pk = key(event.node, std::to_string(event.pid));
+    m_exec_by_pid[pk].push_back(m_execs.size());
+    ++m_generation[pk];  // denials before and after this exec are not one process's
+    m_execs.push_back(std::move(exec));
+}
+
+const QemuExec* VmRegistry::exec_by_pid(std::string_view node, std::int64_t pid, std::int64_t time_ms) const
+{
+    auto it = m_exec_by_pid.find(key(node, std::to_string(pid)));
+    if (it == m_exec_by_pid.end()) {
+        return nullptr;
+    }
+    const QemuExec* best = nullptr;
+    for (std::size_t index : it->second) {
+        const QemuExec& e = m_execs[index];
+        // the stamps come from one kernel clock: a denial of that QEMU is at or after its exec
+        if (time_ms >= e.time_ms && (!best || e.time_ms >= best->time_ms)) {
+            best = &e;
+        }
+    }
+    return best;
+}
+
+const QemuExec* VmRegistry::exec_by_pod_level(std::string_view node, std::string_view level) const
+{
+    if (!util::contains(level, ":c")) {
+        return nullptr;
+    }
+    const QemuExec* found = nullptr;
+    for (const QemuExec& e : m_execs) {
+        if (e.node != node || e.level != level || e.subj_type != "virt_launcher.process") {
+            continue;
+        }
+        if (found && (found->cmd.name != e.cmd.name || found->cmd.uuid != e.cmd.uuid)) {
+            return nullptr;  // two VMs under one pair: which one is unknown
+        }
+        found = &e;
+    }
+    return found;
+}
+
 std::uint32_t VmRegistry::pid_generation(std::string_view node, std::int64_t pid) const
 {
     auto it = m_generation.find(key(node, std::to_string(pid)));

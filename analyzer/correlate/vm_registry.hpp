@@ -4,7 +4,9 @@
 #pragma once
 
 #include <analyzer/correlate/libvirt_log.hpp>
+#include <analyzer/correlate/qemu_cmdline.hpp>
 #include <analyzer/ingest/record.hpp>
+#include <analyzer/model/event.hpp>
 
 #include <cstdint>
 #include <string>
@@ -28,6 +30,20 @@ struct VmInstance
     std::vector<std::string> paths;  // VIRT_RESOURCE path= (disks, shares, devices)
 };
 
+// A QEMU start seen in the log: an execve event (EXECVE record, without a denial) whose program
+// is QEMU and whose command line names its VM. Valid for that pid from the exec on, as long as
+// the denied process is still that program (a pid reused by another program is not the VM).
+struct QemuExec
+{
+    std::string node;
+    std::int64_t pid = -1;
+    std::int64_t time_ms = 0;
+    std::string exe;        // SYSCALL exe= of the exec
+    std::string level;      // MCS level of SYSCALL subj= (in a KubeVirt pod: the pod's pair)
+    std::string subj_type;  // SELinux type of subj= ("virt_launcher.process")
+    QemuCommandLine cmd;
+};
+
 // The MCS level of a context ("system_u:system_r:svirt_t:s0:c23,c892" -> "s0:c23,c892").
 std::string_view mcs_level(std::string_view context);
 // The type of a context ("system_u:system_r:svirt_t:s0:c23,c892" -> "svirt_t").
@@ -46,6 +62,14 @@ public:
     // VIRT_* records, and libvirtd/virtqemud "Domain id=N name='X' uuid=U" lines (libvirt_log).
     void add(const ingest::Record& record);
     void add_logged(const LoggedDomain& domain);
+    // A QEMU execve event (EXECVE, no denial): remembered when its command line names a VM.
+    void add_exec(const model::Event& event);
+    // The QEMU start of this pid before time_ms (the latest), or nullptr.
+    const QemuExec* exec_by_pid(std::string_view node, std::int64_t pid, std::int64_t time_ms) const;
+    // The QEMU started in a KubeVirt pod whose SELinux MCS pair is level (every process of a
+    // virt-launcher pod shares it), or nullptr; nullptr when two VMs had it.
+    const QemuExec* exec_by_pod_level(std::string_view node, std::string_view level) const;
+    static constexpr std::size_t k_max_execs = 100000;
     // The domains libvirt's own log lines named (id of their last start).
     const std::vector<LoggedDomain>& logged() const { return m_logged; }
 
@@ -73,6 +97,8 @@ private:
     std::unordered_map<std::string, std::string> m_names;             // node|uuid -> name
     std::uint64_t m_dropped = 0;
     std::vector<LoggedDomain> m_logged;
+    std::vector<QemuExec> m_execs;
+    std::unordered_map<std::string, std::vector<std::size_t>> m_exec_by_pid;  // node|pid -> execs
 };
 
 } // namespace virtdeny::correlate

@@ -101,8 +101,131 @@ void apply_sibling(model::Event& event, RecordType type, std::string_view body)
         event.proctitle = std::move(title);
         break;
     }
+    case RecordType::execve:
+        if (event.execve.empty()) {
+            event.execve = execve_command_line(body);
+        }
+        break;
     default: break;
     }
+}
+
+namespace {
+
+// Every space-separated token of an EXECVE body is one of its fields (argc=, aN=, aN_len=,
+// aN[k]=): no interpreted value had a space in it.
+bool execve_tokens_whole(std::string_view body)
+{
+    std::size_t pos = 0;
+    while (pos < body.size()) {
+        std::size_t end = body.find(' ', pos);
+        if (end == std::string_view::npos) {
+            end = body.size();
+        }
+        const std::string_view token = body.substr(pos, end - pos);
+        pos = end + 1;
+        if (token.empty()) {
+            continue;
+        }
+        if (util::starts_with(token, "argc=")) {
+            continue;
+        }
+        if (token.size() < 3 || token[0] != 'a' || !util::is_digit(token[1])) {
+            return false;
+        }
+        std::size_t i = 1;
+        while (i < token.size() && util::is_digit(token[i])) {
+            ++i;
+        }
+        const std::string_view rest = token.substr(i);
+        if (!(util::starts_with(rest, "=") || util::starts_with(rest, "_len=") || util::starts_with(rest, "["))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+std::string execve_command_line(std::string_view body)
+{
+    // a0..aN in order; the kernel writes each "quoted" or hex-encoded (a value with a space,
+    // a quote or a control character), ausearch -i writes them bare and interpreted: a bare
+    // value that is not hex says which. Arguments split in pieces (aN_len=, aN[0]=...) are
+    // left out: QEMU's -name, -uuid and -id are short.
+    struct Arg
+    {
+        std::size_t index;
+        Field field;
+    };
+    std::vector<Arg> args;
+    bool interpreted = false;
+    FieldScanner scanner(body);
+    Field f;
+    while (scanner.next(f) && args.size() < 4096) {
+        if (f.key.size() < 2 || f.key[0] != 'a') {
+            continue;
+        }
+        std::string_view digits = f.key.substr(1);
+        auto n = util::parse_uint(digits);
+        if (!n || !digits.empty() || *n > 100000) {
+            continue;  // a1_len=, a1[0]=
+        }
+        if (f.quote == 0 && !util::is_hex_encoded(f.value)) {
+            interpreted = true;
+        }
+        args.push_back({static_cast<std::size_t>(*n), f});
+    }
+    if (interpreted && !execve_tokens_whole(body)) {
+        return {};  // ausearch -i printed a value with a space: no argument's end is known
+    }
+    std::sort(args.begin(), args.end(), [](const Arg& a, const Arg& b) { return a.index < b.index; });
+    // an empty argument is missing from ausearch -i's text ("argc=3 a0=/bin/ls a2=/etc",
+    // linux-audit/audit-kernel#99): a gap is an empty argument, so the next keep their place
+    std::string out;
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (i > 0 && args[i].index == args[i - 1].index) {
+            continue;
+        }
+        if (args[i].index - next > 64) {
+            break;
+        }
+        for (; next < args[i].index; ++next) {
+            if (next > 0) {
+                out.push_back('\0');
+            }
+        }
+        ++next;
+        if (i > 0 || args[i].index > 0) {
+            out.push_back('\0');  // exact argument bounds: a VM name may have spaces
+        }
+        std::string v = interpreted ? std::string(args[i].field.value) : decode_value(args[i].field);
+        v.erase(std::remove(v.begin(), v.end(), '\0'), v.end());
+        out += v;
+    }
+    return out;
+}
+
+bool is_qemu_program(std::string_view argv0)
+{
+    const std::size_t slash = argv0.rfind('/');
+    const std::string_view base = slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1);
+    // qemu-system-x86_64, qemu-kvm (RHEL), kvm (Debian's wrapper, Proxmox's /usr/bin/kvm)
+    return util::starts_with(base, "qemu-system-") || base == "qemu-kvm" || base == "kvm";
+}
+
+bool execve_starts_qemu(std::string_view body)
+{
+    // cheap: a0 alone, before any decoding of the rest
+    FieldScanner scanner(body);
+    Field f;
+    while (scanner.next(f)) {
+        if (f.key == "a0") {
+            return is_qemu_program(decode_value(f));
+        }
+    }
+    return false;
 }
 
 namespace {
@@ -178,10 +301,14 @@ void EventAssembler::add_denial(const Record& record, model::Denial&& denial)
     enforce_size();
 }
 
-void EventAssembler::add_sibling(const Record& record)
+void EventAssembler::add_sibling(const Record& record, bool opens)
 {
     ++m_records;
-    if (Open* open = find_open(record)) {
+    Open* open = find_open(record);
+    if (!open && opens) {
+        open = &open_event(record);  // siblings that came first join it from the ring
+    }
+    if (open) {
         apply_sibling(open->event, record.type, record.body);
         open->last_record = m_records;
         charge(*open, record_cost(record));
@@ -277,7 +404,7 @@ bool same_event(const model::Event& a, const model::Event& b)
     if (a.node != b.node || a.serial != b.serial || a.time_ms != b.time_ms || a.denials.size() != b.denials.size()
         || a.has_syscall != b.has_syscall || a.arch != b.arch || a.syscall != b.syscall || a.pid != b.pid
         || a.ppid != b.ppid || a.comm != b.comm || a.exe != b.exe || a.subj != b.subj || a.success != b.success
-        || a.cwd != b.cwd || a.avc_path != b.avc_path || a.proctitle != b.proctitle
+        || a.cwd != b.cwd || a.avc_path != b.avc_path || a.proctitle != b.proctitle || a.execve != b.execve
         || a.paths.size() != b.paths.size()) {
         return false;
     }

@@ -53,7 +53,9 @@ public:
     EventAssembler(EventHandler handler, Limits limits);
 
     void add_denial(const Record& record, model::Denial&& denial);
-    void add_sibling(const Record& record);
+    // opens: a sibling that opens an event of its own when none is open (an EXECVE that starts
+    // QEMU: the event, without denials, tells which VM that pid runs).
+    void add_sibling(const Record& record, bool opens = false);
     // While on, a sibling that joins no open event is kept as a view of its line, not copied
     // (most SYSCALL/PATH/PROCTITLE lines never meet a denial): only for a caller whose lines
     // stay valid until it calls pin(), which copies what is still kept (Scanner::scan_region,
@@ -120,6 +122,14 @@ private:
 
 // Applies one sibling record body to an event (exposed for tests).
 void apply_sibling(model::Event& event, RecordType type, std::string_view body);
+
+// The argv of an EXECVE record body (a0=... a1=..., quoted, hex-encoded or ausearch -i's bare
+// interpreted values), the arguments separated by NUL bytes; empty when there is none.
+std::string execve_command_line(std::string_view body);
+// QEMU's program: qemu-system-*, qemu-kvm, kvm (Debian's and Proxmox VE's /usr/bin/kvm).
+bool is_qemu_program(std::string_view argv0);
+// An EXECVE record whose a0 is QEMU's program.
+bool execve_starts_qemu(std::string_view body);
 
 // Current wall-clock time in epoch milliseconds.
 std::int64_t wall_clock_ms();

@@ -18,6 +18,7 @@ enum class RecordType : std::uint8_t {
     cwd,              // CWD / 1307
     path,             // PATH / 1302
     proctitle,        // PROCTITLE / 1327
+    execve,           // EXECVE / 1309: the argv of an execve (a0=... a1=...)
     avc_path,         // AVC_PATH / 1402
     sockaddr,         // SOCKADDR / 1306
     eoe,              // EOE / 1320
@@ -36,7 +37,7 @@ inline bool is_denial_type(RecordType t)
 inline bool is_sibling_type(RecordType t)
 {
     return t == RecordType::syscall || t == RecordType::cwd || t == RecordType::path || t == RecordType::proctitle
-        || t == RecordType::avc_path || t == RecordType::sockaddr;
+        || t == RecordType::avc_path || t == RecordType::sockaddr || t == RecordType::execve;
 }
 
 inline bool is_virt_type(RecordType t)

@@ -34,6 +34,7 @@ RecordType classify_number(std::string_view name)
     case 1307: return RecordType::cwd;
     case 1302: return RecordType::path;
     case 1327: return RecordType::proctitle;
+    case 1309: return RecordType::execve;
     case 1402: return RecordType::avc_path;
     case 1306: return RecordType::sockaddr;
     case 1320: return RecordType::eoe;
@@ -79,6 +80,9 @@ RecordType classify_type(std::string_view name)
     case 'E':
         if (eq(name, "EOE")) {
             return RecordType::eoe;
+        }
+        if (eq(name, "EXECVE")) {
+            return RecordType::execve;
         }
         break;
     case 'P':

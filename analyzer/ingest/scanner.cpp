@@ -255,7 +255,8 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
                 continue;
             }
             if (r.has_stamp) {
-                m_assembler.add_sibling(r);
+                // an EXECVE of QEMU is an event even without a denial: its pid is that VM's
+                m_assembler.add_sibling(r, r.type == RecordType::execve && execve_starts_qemu(r.body));
             }
         } else if (r.type == RecordType::eoe) {
             m_assembler.end_of_event(r);

@@ -96,7 +96,28 @@ bool FollowEngine::setup()
     m_kb = std::move(kb);
     m_xml = std::move(xml);
     m_policy = std::move(policy);
+    watch_lifecycle();
     return true;
+}
+
+void FollowEngine::watch_lifecycle()
+{
+    if (m_lifecycle && !m_lifecycle->ended()) {
+        return;
+    }
+    const std::int64_t now = ingest::wall_clock_ms();
+    m_lifecycle_started_ms = now;
+    const std::string uri = correlate::resolve_connect(m_options.connect).uri;
+    if (uri.empty()) {
+        return;
+    }
+    if (m_lifecycle) {
+        const std::string why = m_lifecycle->error();
+        m_diagnostics.error("connect " + uri + ": " + (why.empty() ? std::string("lifecycle events ended") : why)
+                            + "; trying again (VMs started meanwhile are listed on their VIRT_* records)");
+    }
+    m_lifecycle = std::make_unique<correlate::LibvirtEvents>();
+    m_lifecycle->start(uri);
 }
 
 void FollowEngine::reload()
@@ -125,6 +146,13 @@ void FollowEngine::line(std::string_view line, std::string_view input_name)
 void FollowEngine::on_event(model::Event& event)
 {
     ++m_events;
+    // a domain started or was defined (libvirt's lifecycle event): list them again, once
+    if (m_lifecycle && m_lifecycle->take_change()) {
+        m_xml_stale = true;
+    }
+    if ((!m_lifecycle || m_lifecycle->ended()) && ingest::wall_clock_ms() - m_lifecycle_started_ms >= k_connect_retry_ms) {
+        watch_lifecycle();  // not started yet (libvirt came up after follow) or ended: at most this often
+    }
     if (m_xml_stale) {
         refresh_xml();
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <analyzer/correlate/domain_xml.hpp>
+#include <analyzer/correlate/libvirt_events.hpp>
 #include <analyzer/correlate/vm_registry.hpp>
 #include <analyzer/emit/json_sink.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
@@ -54,6 +55,8 @@ public:
     std::uint64_t events() const { return m_events; }
     std::uint64_t denials() const { return m_denials; }
     std::uint64_t overflow() const { return m_overflow; }
+    // --connect: libvirt's lifecycle events (nullptr when --connect is off or not started yet).
+    const correlate::LibvirtEvents* lifecycle() const { return m_lifecycle.get(); }
 
 private:
     struct KeyState
@@ -69,6 +72,9 @@ private:
 
     void on_event(model::Event& event);
     void refresh_xml();
+    // --connect: listens for domain lifecycle events (started, defined); once at setup, again
+    // at most every k_connect_retry_ms after the connection failed or closed.
+    void watch_lifecycle();
     void print_json(const model::Finding& f, const model::Event& event, const emit::SerializedMembers& advice_json);
     void print_text_new(const model::Finding& f);
     void print_summary(bool final_summary);
@@ -83,6 +89,8 @@ private:
     bool m_xml_stale = false;                    // a VIRT_* record since the XML was read
     std::int64_t m_last_connect_ms = 0;          // when libvirt was last asked for its domains
     static constexpr std::int64_t k_connect_retry_ms = 30000;
+    std::unique_ptr<correlate::LibvirtEvents> m_lifecycle;
+    std::int64_t m_lifecycle_started_ms = 0;
     correlate::VmRegistry m_registry;
     pipeline::Intake m_intake;
     std::uint64_t m_line_number = 0;

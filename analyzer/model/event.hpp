@@ -38,6 +38,10 @@ struct Event
     std::vector<PathItem> paths;
     std::string avc_path;
     std::string proctitle;  // argv joined with spaces (NULs replaced)
+    // EXECVE: the whole argv of an execve (not cut at 128 bytes like PROCTITLE), the arguments
+    // separated by NUL bytes. An event with no denial and this set is a QEMU start (Scanner: an EXECVE that
+    // looks like QEMU opens an event of its own).
+    std::string execve;
 };
 
 } // namespace virtdeny::model

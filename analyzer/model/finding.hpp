@@ -17,8 +17,8 @@ struct DomainRef
 {
     std::string name;  // empty when unknown
     std::string uuid;  // empty when unknown
-    std::string via;   // virt-pid, vm-ctx, apparmor-profile, seclabel, proctitle, libvirt-xml, libvirt-api,
-                       // path-guess (docs/json.md)
+    std::string via;   // virt-pid, vm-ctx, apparmor-profile, seclabel, execve, proctitle, proxmox-id,
+                       // kubevirt, libvirt-xml, libvirt-api, lxd-profile, path-guess, proxmox-path (docs/json.md)
 };
 
 struct Finding
@@ -49,6 +49,7 @@ struct Finding
 
     Denial sample;                // the first denial, for the advisor and writers
     std::string proctitle;        // QEMU command line, when the event carried one
+    std::string execve;           // the event's EXECVE argv (NUL-separated), when it carried one
     std::string xml_source;       // the domain XML device source (file or tree) holding path, if any
 };
 

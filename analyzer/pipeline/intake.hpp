@@ -19,7 +19,17 @@ public:
     // on_virt (optional): called after a VIRT_* record was added to the registry.
     Intake(const Options& options, correlate::VmRegistry& registry, ingest::EventAssembler::EventHandler on_event,
            util::Diagnostics& diagnostics, std::function<void(const ingest::Record&)> on_virt = {})
-        : m_registry(registry), m_on_event(std::move(on_event)), m_assembler(m_on_event),
+        : m_registry(registry),
+          // an event without a denial is QEMU's execve (EventAssembler::add_sibling opens):
+          // the registry learns which VM that pid runs; the caller sees only denials
+          m_on_event([&registry, handler = std::move(on_event)](model::Event& event) {
+              if (event.denials.empty()) {
+                  registry.add_exec(event);
+                  return;
+              }
+              handler(event);
+          }),
+          m_assembler(m_on_event),
           m_scanner(m_assembler, diagnostics)
     {
         m_scanner.set_window(options.window);

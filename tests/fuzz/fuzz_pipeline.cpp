@@ -38,7 +38,14 @@ int one_input(const std::uint8_t* data, std::size_t size)
     std::string_view input(reinterpret_cast<const char*>(data), size);
     correlate::VmRegistry registry;
     aggregate::Aggregator aggregator(registry, 64, 256u << 10);
-    ingest::EventAssembler assembler([&](model::Event& ev) { aggregator.add(ev); });
+    // as pipeline::Intake wires it: an event without a denial is QEMU's exec, for the registry
+    ingest::EventAssembler assembler([&](model::Event& ev) {
+        if (ev.denials.empty()) {
+            registry.add_exec(ev);
+        } else {
+            aggregator.add(ev);
+        }
+    });
     util::Diagnostics diagnostics(nullptr);
     ingest::Scanner scanner(assembler, diagnostics);
     scanner.on_virt([&](const ingest::Record& r) { registry.add(r); });

@@ -84,7 +84,7 @@ const std::vector<CauseCase>& cases()
          {{"selinux-fcontext", Scope::host, "semanage fcontext -a -t svirt_image_t '/home/dev/VMs/arm-builder/nvdimm-0\\.dev' && restorecon -v '/home/dev/VMs/arm-builder/nvdimm-0.dev'"},
           {"selinux-allow", Scope::host, "allow svirt_tcg_t user_home_t:file { map };"},
           {"selinux-boolean", Scope::host, "setsebool -P domain_can_mmap_files 1"}}},
-        {"vd-se-qemu-entrypoint", "mcs-no-pid", "", "other", {"qemu9-test", "qemu_exec_t", "usr_t"},
+        {"vd-se-qemu-entrypoint", "mcs-no-pid", "", "emulator", {"qemu9-test", "qemu_exec_t", "usr_t"},
          {{"selinux-fcontext", Scope::host, "semanage fcontext -a -t qemu_exec_t '/opt/qemu-9\\.1/bin/qemu-system-x86_64' && restorecon -v '/opt/qemu-9.1/bin/qemu-system-x86_64'"}}},
         {"vd-se-image-unlabelled", "libvirt-xml-device", "/var/lib/libvirt/images/winbuild-2022.qcow2", "disk-image",
          {"winbuild-2022", "domain XML", "virt_image_t", "svirt_image_t"},

@@ -66,7 +66,11 @@ const SignalCase k_signals[] = {
     {"vm-ctx", "mcs-no-pid", "qemu9-test", "d5a2e8b4-7c31-4f09-b6d7-2a8e1f9c3b05"},
     {"apparmor-profile", "seed-001-memfd-tmp", "instance-0000002a", "2afa1131-bc8c-43d2-9c4a-962c1bf7723e"},
     {"seclabel", "formats", "fmt-sel", "6a0d3e57-b18c-4c2f-95e7-d4f21b8a0c63"},
+    {"execve", "execve-qemu", "ci-7f3a9c1e-mr-4821-integration-postgres-16-replica-failover-pgbouncer-tls-x86-64-runner-3-retry2-shard-b",
+     "3c9e7a51-0d2b-4f68-a1c4-8e5b2d7f9061"},
     {"proctitle", "proctitle-truncated", "build-runner-07", ""},
+    {"proxmox-id", "proxmox", "104", ""},
+    {"kubevirt", "kubevirt", "default/vmi-fedora", "0e9d8f21-6a3b-5c47-8d19-2f4e7a0b6c35"},
     {"libvirt-xml", "libvirt-xml-device", "winbuild-2022", "5d8c2e19-7b4a-4f06-a3d1-c9e07b6f2a48"},
 };
 
@@ -78,7 +82,8 @@ TEST_CASE("golden correlation: every domain.via of docs/correlation.md names the
     for (const SignalCase& c : k_signals) {
         vias.insert(c.via);
     }
-    CHECK(vias == std::set<std::string>{"virt-pid", "vm-ctx", "apparmor-profile", "seclabel", "proctitle", "libvirt-xml"});
+    CHECK(vias == std::set<std::string>{"virt-pid", "vm-ctx", "apparmor-profile", "seclabel", "execve", "proctitle",
+                                        "proxmox-id", "kubevirt", "libvirt-xml"});
 
     for (const SignalCase& c : k_signals) {
         INFO("fixture " << c.fixture << ", via " << c.via);
@@ -157,4 +162,65 @@ TEST_CASE("golden correlation: a disk path of a domain's XML names the VM only w
     const auto without = explain_fixture("libvirt-xml-device", false);
     REQUIRE(without.size() == 2);
     CHECK(without[0]["domain"].is_null());
+}
+
+TEST_CASE("golden correlation: EXECVE names QEMU's pid for its later denials, and nothing else", "[golden][correlate]")
+{
+    const auto findings = explain_fixture("execve-qemu");
+    REQUIRE(findings.size() == 5);
+    // the exec's whole argv names the VM whose own PROCTITLE was cut inside the name
+    CHECK(findings[0]["object"]["path"] == "/var/log/ci/mr-4821-shard-b-serial.log");
+    CHECK(findings[0]["domain"]["via"] == "execve");
+    CHECK(findings[0]["domain"]["uuid"] == "3c9e7a51-0d2b-4f68-a1c4-8e5b2d7f9061");
+    // the same pid an hour later is python3: not that VM
+    CHECK(findings[1]["process"]["comm"] == "python3");
+    CHECK(findings[1]["domain"].is_null());
+    // find(1) with "-name guest=*.qcow2" is not QEMU
+    CHECK(findings[2]["process"]["comm"] == "find");
+    CHECK(findings[2]["domain"].is_null());
+    // ausearch -i text of an exec, records in reverse order
+    CHECK(name_of(findings[3]) == "pg-bench-01");
+    CHECK(findings[3]["domain"]["via"] == "execve");
+    CHECK(findings[3]["device"] == "sgx");
+    // ausearch -i with spaces in the name: never "Windows"
+    CHECK(findings[4]["domain"].is_null());
+}
+
+TEST_CASE("golden correlation: Proxmox VE names the VMID, a container and a mismatched path name nothing", "[golden][correlate]")
+{
+    const auto findings = explain_fixture("proxmox");
+    REQUIRE(findings.size() == 5);
+    std::set<std::string> named;
+    for (const json& f : findings) {
+        const std::string path = f["object"]["path"].is_string() ? f["object"]["path"].get<std::string>() : "";
+        INFO(path);
+        if (path == "/run/systemd/mount-rootfs/" || path == "/var/lib/vz/images/105/vm-104-disk-0.qcow2") {
+            CHECK(f["domain"].is_null());  // LXC container 101; directory 105 holding vm-104's volume
+            continue;
+        }
+        CHECK(name_of(f) == "104");
+        CHECK(f["domain"]["uuid"].is_null());
+        named.insert(f["domain"]["via"].get<std::string>() + " " + path);
+    }
+    CHECK(named == std::set<std::string>{"proxmox-id /dev/vfio/vfio",
+                                         "proxmox-path /var/lib/vz/images/104/vm-104-disk-1.qcow2",
+                                         "proxmox-path /var/run/qemu-server/104.vnc"});
+}
+
+TEST_CASE("golden correlation: KubeVirt names namespace/name for the pod's processes, not another pod's", "[golden][correlate]")
+{
+    const auto findings = explain_fixture("kubevirt");
+    REQUIRE(findings.size() == 4);
+    int named = 0;
+    for (const json& f : findings) {
+        if (f["subject"] == "system_u:system_r:virt_launcher.process:s0:c113,c604") {
+            CHECK(f["domain"].is_null());  // no QEMU seen under that pod's pair
+            continue;
+        }
+        CHECK(name_of(f) == "default/vmi-fedora");
+        CHECK(f["domain"]["via"] == "kubevirt");
+        CHECK(f["domain"]["uuid"] == "0e9d8f21-6a3b-5c47-8d19-2f4e7a0b6c35");
+        ++named;
+    }
+    CHECK(named == 3);
 }
