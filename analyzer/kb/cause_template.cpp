@@ -411,7 +411,7 @@ namespace {
 // Binds text's placeholders: literal text and values go into literal, each other value
 // (after the literal text before it) into parts; without parts (prose), one fails.
 bool bind_parts(std::string_view text, const TemplateContext& context, std::string& literal,
-          std::vector<model::TextPart>* parts)
+                std::vector<model::TextPart>* parts)
 {
     literal.reserve(text.size());
     return walk(
