@@ -414,21 +414,19 @@ bool check_template(std::string_view text, TemplateUse use, std::string& error)
         });
 }
 
-std::optional<std::vector<model::TextPart>> bind_template(std::string_view text, const TemplateContext& context)
+namespace {
+
+// Binds text's placeholders: literal text and values go into literal, each other value
+// (after the literal text before it) into parts; without parts (prose), one fails.
+bool bind_parts(std::string_view text, const TemplateContext& context, std::string& literal,
+                std::vector<model::TextPart>* parts)
 {
-    std::vector<model::TextPart> parts;
-    // the literal text at the end of parts, where the next character or literal value goes
-    const auto literal = [&parts]() -> std::string& {
-        if (parts.empty() || parts.back().form != TextForm::literal) {
-            parts.push_back({});
-        }
-        return parts.back().value;
-    };
-    const bool ok = walk(
-        text, [&](char c) { literal().push_back(c); },
+    literal.reserve(text.size());
+    return walk(
+        text, [&](char c) { literal.push_back(c); },
         [&](std::string_view name) {
             const Placeholder* p = find_placeholder(name);
-            if (!p) {
+            if (!p || (p->form != TextForm::literal && !parts)) {
                 return false;
             }
             Value v = p->expand(context);
@@ -436,35 +434,49 @@ std::optional<std::vector<model::TextPart>> bind_template(std::string_view text,
                 return false;
             }
             if (p->form != TextForm::literal) {
-                parts.push_back({p->form, std::move(*v)});
+                if (!literal.empty()) {
+                    parts->push_back({TextForm::literal, std::move(literal)});
+                    literal.clear();
+                }
+                parts->push_back({p->form, std::move(*v)});
                 return true;
             }
-            std::string& out = literal();
             // "of VM {vm}" with no VM known reads "of an unidentified VM", not "of VM an ..."
-            if (name == "vm" && vm_name(context.finding).empty() && out.size() >= 3 &&
-                out.compare(out.size() - 3, 3, "VM ") == 0) {
-                out.resize(out.size() - 3);
-                if (out.empty() || (out.size() >= 2 && out.compare(out.size() - 2, 2, ". ") == 0)) {
-                    out += "An unidentified VM";  // it starts a sentence
+            if (name == "vm" && vm_name(context.finding).empty() && literal.size() >= 3 &&
+                literal.compare(literal.size() - 3, 3, "VM ") == 0) {
+                literal.resize(literal.size() - 3);
+                if (literal.empty() || (literal.size() >= 2 && literal.compare(literal.size() - 2, 2, ". ") == 0)) {
+                    literal += "An unidentified VM";  // it starts a sentence
                     return true;
                 }
             }
-            out += *v;
+            literal += *v;
             return true;
         });
-    if (!ok) {
+}
+
+} // namespace
+
+std::optional<std::vector<model::TextPart>> bind_template(std::string_view text, const TemplateContext& context)
+{
+    std::vector<model::TextPart> parts;
+    std::string literal;
+    if (!bind_parts(text, context, literal, &parts)) {
         return std::nullopt;
+    }
+    if (!literal.empty()) {
+        parts.push_back({TextForm::literal, std::move(literal)});
     }
     return parts;
 }
 
 std::optional<std::string> expand_template(std::string_view text, const TemplateContext& context)
 {
-    auto parts = bind_template(text, context);
-    if (!parts || parts->size() > 1 || (parts->size() == 1 && parts->front().form != TextForm::literal)) {
+    std::string out;
+    if (!bind_parts(text, context, out, nullptr)) {
         return std::nullopt;
     }
-    return parts->empty() ? std::string() : std::move(parts->front().value);
+    return out;
 }
 
 } // namespace virtdeny::kb

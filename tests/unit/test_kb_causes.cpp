@@ -4,6 +4,7 @@
 
 #include <analyzer/emit/apparmor_writer.hpp>
 #include <analyzer/emit/fix_text.hpp>
+#include <analyzer/kb/advisor.hpp>
 #include <analyzer/kb/cause_rules.hpp>
 #include <analyzer/kb/cause_template.hpp>
 #include <analyzer/kb/knowledge_base.hpp>
@@ -313,4 +314,48 @@ TEST_CASE("templates: log text never escapes into a generated rule or command", 
     f.tcontext = "system_u:object_r:bad;type:s0";
     CHECK_FALSE(kb::expand_template("{target_type}", context).has_value());
     CHECK(kb::expand_template("{subject_type}", context) == "svirt_t");
+}
+
+TEST_CASE("fixes: kb binds a fix's text to values, emit writes it once, after the ranking", "[kb][causes][template]")
+{
+    kb::KnowledgeBase kb;
+    std::vector<std::string> errors;
+    REQUIRE(kb.load({kb::default_rules_dir()}, errors));
+    // seed 001's memfd denial (rules/causes/apparmor.yaml, vd-aa-memfd-fallback)
+    std::uint64_t bad = 0;
+    auto findings = kb::sample_findings(
+        "Aug 15 16:36:20 tkcompute01 kernel: [ 1194.973064] type=1400 audit(1471289780.407:76): apparmor=\"DENIED\" "
+        "operation=\"mknod\" profile=\"libvirt-2afa1131-bc8c-43d2-9c4a-962c1bf7723e\" name=\"/tmp/memfd-tNpKSj\" "
+        "pid=12625 comm=\"qemu-system-x86\" requested_mask=\"c\" denied_mask=\"c\" fsuid=107 ouid=107",
+        bad);
+    REQUIRE(findings.size() == 1);
+    model::Finding& f = findings.front();
+    kb::Advisor(kb, nullptr).advise(f);
+    REQUIRE_FALSE(f.fixes.empty());
+    for (const model::Fix& fix : f.fixes) {
+        INFO(fix.kind);
+        CHECK(fix.text.empty());  // kb writes no text
+        CHECK_FALSE(fix.text_parts.empty());
+    }
+    const model::Fix& rule = f.fixes.front();
+    CHECK(rule.grant.kind == model::GrantKind::apparmor_rule);
+    CHECK(rule.grant.targets == std::vector<std::string>{"\"/tmp/memfd-??????\""});
+    CHECK(rule.grant.perms == std::vector<std::string>{"rw"});
+    CHECK(rule.grant.owner);
+    emit::write_fix_texts(f);
+    CHECK(f.fixes.front().text == "owner \"/tmp/memfd-??????\" rw,");
+}
+
+TEST_CASE("templates: prose and fix files take only values written as they are", "[kb][causes][template]")
+{
+    std::string error;
+    CHECK(kb::check_template("{apparmor_file}", kb::TemplateUse::fix_file, error));
+    CHECK(kb::check_template("{target_type} of {vm}", kb::TemplateUse::prose, error));
+    for (const char* quoted : {"{path_quoted}", "{apparmor_rule}", "{path_xml}", "{selinux_allow}"}) {
+        INFO(quoted);
+        CHECK(kb::check_template(quoted, kb::TemplateUse::fix_text, error));
+        CHECK_FALSE(kb::check_template(quoted, kb::TemplateUse::fix_file, error));
+        CHECK_FALSE(kb::check_template(quoted, kb::TemplateUse::prose, error));
+    }
+    CHECK_FALSE(kb::check_template("{path}", kb::TemplateUse::fix_file, error));
 }
