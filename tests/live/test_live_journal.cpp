@@ -200,3 +200,37 @@ TEST_CASE("follow --journal: no journal, or a state file that holds no cursor, i
     // --journal and a file at once
     CHECK(test::virtdeny("follow --journal --file /var/log/audit/audit.log").status == 2);
 }
+
+TEST_CASE("follow --journal --state: a cursor the journal no longer holds is said, and what came after is read",
+          "[live][journal]")
+{
+    if (!test::require_journal_remote()) {
+        return;
+    }
+    const std::string dir = test::temp_dir() + "/journal";
+    fs::create_directories(dir);
+    const std::string state = test::temp_dir() + "/cursor";
+    const std::vector<std::string> args{"follow", "--journal-dir", dir, "--state", state, "--from-start",
+                                        "--format", "json", "--connect", "none"};
+    const int wait_ms = static_cast<int>(test::scaled_ms(5000).count());
+    write_journal(fixture_log("seed-001-memfd-tmp"), dir + "/system.journal");
+    {
+        test::FollowProcess follow(args);
+        CHECK(follow.wait_lines(6, wait_ms) == 6);
+        follow.signal(SIGTERM);
+        CHECK(follow.wait(wait_ms) == 0);
+    }
+    // vacuumed: the file that held the cursor is gone; a later one came
+    fs::remove(dir + "/system.journal");
+    write_journal(fixture_log("seed-000-nvdimm-home"), dir + "/system@later.journal");
+    test::FollowProcess follow(args);
+    CHECK(follow.wait_lines(1, wait_ms) == 1);
+    std::this_thread::sleep_for(test::scaled_ms(300));
+    follow.signal(SIGTERM);
+    CHECK(follow.wait(wait_ms) == 0);
+    INFO(follow.err());
+    CHECK(follow.err().find("no longer in the journal") != std::string::npos);
+    const auto lines = follow.lines();
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].text.find("\"device\":\"nvdimm\"") != std::string::npos);
+}
