@@ -318,15 +318,17 @@ std::unique_ptr<JournalReader> JournalReader::open(const JournalSpec& spec, std:
         }
         reader->m_several_machines = machines > 1;
     }
-    for (const char* match : {"_TRANSPORT=kernel", "_TRANSPORT=audit"}) {
-        if (match[11] == 'a') {
-            sd_journal_add_disjunction(j);
-        }
-        r = sd_journal_add_match(j, match, 0);
-        if (r < 0) {
-            error = spec.describe() + ": " + std::strerror(-r);
-            return nullptr;
-        }
+    // _TRANSPORT=kernel OR _TRANSPORT=audit
+    r = sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
+    if (r >= 0) {
+        r = sd_journal_add_disjunction(j);
+    }
+    if (r >= 0) {
+        r = sd_journal_add_match(j, "_TRANSPORT=audit", 0);
+    }
+    if (r < 0) {
+        error = spec.describe() + ": " + std::strerror(-r);
+        return nullptr;
     }
     return reader;
 }

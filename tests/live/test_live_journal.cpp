@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 using namespace virtdeny;
 namespace fs = std::filesystem;
@@ -90,15 +91,16 @@ TEST_CASE("follow --journal --state: a restart resumes after the last entry prin
                                         state,     "--from-start",  "--format",   "json",
                                         "--connect", "none"};
     std::map<std::string, int> seen;
+    const int wait_ms = static_cast<int>(test::scaled_ms(5000).count());
     {
         test::FollowProcess follow(args);
-        CHECK(follow.wait_lines(n_first, 5000) >= n_first);
+        CHECK(follow.wait_lines(n_first, wait_ms) >= n_first);
         // written while it runs: appended to the file it reads
         write_journal(live, dir + "/system.journal");
-        follow.wait_lines(n_first + n_live, 5000);
+        follow.wait_lines(n_first + n_live, wait_ms);
         follow.signal(SIGTERM);
         INFO(follow.err());
-        CHECK(follow.wait(5000) == 0);
+        CHECK(follow.wait(wait_ms) == 0);
         CHECK(objects(follow.lines()) == n_first + n_live);
         for (const auto& [k, c] : events(follow.lines())) {
             seen[k] += c;
@@ -110,11 +112,11 @@ TEST_CASE("follow --journal --state: a restart resumes after the last entry prin
     write_journal(later, dir + "/system@later.journal");
     {
         test::FollowProcess follow(args);  // --from-start again: the state wins
-        follow.wait_lines(n_later, 5000);
+        follow.wait_lines(n_later, wait_ms);
         std::this_thread::sleep_for(test::scaled_ms(500));  // nothing more is coming
         follow.signal(SIGTERM);
         INFO(follow.err());
-        CHECK(follow.wait(5000) == 0);
+        CHECK(follow.wait(wait_ms) == 0);
         CHECK(objects(follow.lines()) == n_later);
         for (const auto& [k, c] : events(follow.lines())) {
             seen[k] += c;
@@ -128,12 +130,28 @@ TEST_CASE("follow --journal --state: a restart resumes after the last entry prin
         CHECK(c == 1);
     }
     {
-        // nothing new: nothing printed
+        // a third start: nothing printed again, only what is written after (user-avc: 2024-10)
+        // (its last line is dbus-daemon's own syslog line, in neither transport: not written)
+        std::string newest;
+        std::istringstream in(fixture_log("user-avc"));
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind("type=", 0) == 0 || line.rfind("node=", 0) == 0) {
+                newest += line + "\n";
+            }
+        }
+        const std::uint64_t n_newest = plain_denials(newest);
+        REQUIRE(n_newest > 0);
         test::FollowProcess follow(args);
-        std::this_thread::sleep_for(test::scaled_ms(500));
+        std::this_thread::sleep_for(test::scaled_ms(300));
+        write_journal(newest, dir + "/system.journal");
+        CHECK(follow.wait_lines(n_newest, wait_ms) == n_newest);
+        std::this_thread::sleep_for(test::scaled_ms(300));
         follow.signal(SIGTERM);
-        CHECK(follow.wait(5000) == 0);
-        CHECK(objects(follow.lines()) == 0);
+        CHECK(follow.wait(wait_ms) == 0);
+        CHECK(objects(follow.lines()) == n_newest);
+        for (const auto& [k, c] : events(follow.lines())) {
+            CHECK(seen.count(k) == 0);
+        }
     }
 }
 
@@ -148,10 +166,10 @@ TEST_CASE("follow --journal starts at the journal's end and prints what is writt
     std::this_thread::sleep_for(test::scaled_ms(500));
     CHECK(follow.lines().empty());
     write_journal(fixture_log("seed-000-nvdimm-home"), dir + "/system.journal");
-    CHECK(follow.wait_lines(1, 5000) == 1);
+    CHECK(follow.wait_lines(1, static_cast<int>(test::scaled_ms(5000).count())) == 1);
     std::this_thread::sleep_for(test::scaled_ms(200));
     follow.signal(SIGTERM);
-    CHECK(follow.wait(5000) == 0);
+    CHECK(follow.wait(static_cast<int>(test::scaled_ms(5000).count())) == 0);
     const auto lines = follow.lines();
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].text.find("\"device\":\"nvdimm\"") != std::string::npos);
@@ -181,4 +199,38 @@ TEST_CASE("follow --journal: no journal, or a state file that holds no cursor, i
     CHECK(r.err.find("--state") != std::string::npos);
     // --journal and a file at once
     CHECK(test::virtdeny("follow --journal --file /var/log/audit/audit.log").status == 2);
+}
+
+TEST_CASE("follow --journal --state: a cursor the journal no longer holds is said, and what came after is read",
+          "[live][journal]")
+{
+    if (!test::require_journal_remote()) {
+        return;
+    }
+    const std::string dir = test::temp_dir() + "/journal";
+    fs::create_directories(dir);
+    const std::string state = test::temp_dir() + "/cursor";
+    const std::vector<std::string> args{"follow", "--journal-dir", dir, "--state", state, "--from-start",
+                                        "--format", "json", "--connect", "none"};
+    const int wait_ms = static_cast<int>(test::scaled_ms(5000).count());
+    write_journal(fixture_log("seed-001-memfd-tmp"), dir + "/system.journal");
+    {
+        test::FollowProcess follow(args);
+        CHECK(follow.wait_lines(6, wait_ms) == 6);
+        follow.signal(SIGTERM);
+        CHECK(follow.wait(wait_ms) == 0);
+    }
+    // vacuumed: the file that held the cursor is gone; a later one came
+    fs::remove(dir + "/system.journal");
+    write_journal(fixture_log("seed-000-nvdimm-home"), dir + "/system@later.journal");
+    test::FollowProcess follow(args);
+    CHECK(follow.wait_lines(1, wait_ms) == 1);
+    std::this_thread::sleep_for(test::scaled_ms(300));
+    follow.signal(SIGTERM);
+    CHECK(follow.wait(wait_ms) == 0);
+    INFO(follow.err());
+    CHECK(follow.err().find("no longer in the journal") != std::string::npos);
+    const auto lines = follow.lines();
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].text.find("\"device\":\"nvdimm\"") != std::string::npos);
 }
