@@ -89,12 +89,14 @@ void Scanner::bad_line(std::string_view input_name, std::uint64_t line_number, s
     }
 }
 
-void Scanner::binary_line(std::string_view /*input_name*/, std::uint64_t line_number, std::size_t bytes)
+void Scanner::binary_line(std::string_view input_name, std::uint64_t line_number, std::size_t bytes)
 {
     if (m_on_bad_line) {
         m_on_bad_line(line_number, {}, bytes);
-    } else {
+    } else if (m_in_input > 0) {
         add_binary(line_number, 1, bytes);
+    } else {
+        m_diagnostics.bad_line(input_name, line_number, m_parser.reason());
     }
 }
 
@@ -118,10 +120,14 @@ std::string_view base_name(std::string_view p)
     return slash == std::string_view::npos ? p : p.substr(slash + 1);
 }
 
-// What a raw SELinux denial and setroubleshoot's summary of it share: class, permissions,
-// the target's last name, the program (comm, cut to the kernel's 15 bytes).
+// What a raw denial and another tool's summary of it share. SELinux (setroubleshoot): class,
+// permissions, the target's last name, the program (comm, cut to the kernel's 15 bytes).
+// AppArmor (aa-notify): profile, operation, name, denied mask.
 std::string summary_key(const model::Denial& d)
 {
+    if (d.mac == model::Mac::apparmor) {
+        return "aa\x1f" + d.profile + '\x1f' + d.operation + '\x1f' + d.name + '\x1f' + d.denied_mask + '\x1f' + d.family;
+    }
     std::vector<std::string> perms = d.permissions;
     std::sort(perms.begin(), perms.end());
     std::string k = d.tclass;
@@ -200,7 +206,7 @@ void Scanner::add_summary_denial(model::Denial& d, std::string_view text, std::s
     d.line = line_number;
     d.input = input_index;
     d.seq = seq;
-    if (m_remember_raw && d.mac == model::Mac::selinux && d.scontext.empty() && m_deferred.size() < k_max_deferred) {
+    if (m_remember_raw && d.summary != k_summary_aureport && m_deferred.size() < k_max_deferred) {
         m_deferred.push_back(std::move(d));  // its raw record may come later in the paste (a sealert report)
         return;
     }
@@ -209,6 +215,7 @@ void Scanner::add_summary_denial(model::Denial& d, std::string_view text, std::s
 
 void Scanner::scan(LineReader& reader, std::uint32_t input_index)
 {
+    const InInput in_input(m_in_input);
     reader.on_error([this, &reader](std::uint64_t line, const std::string& why) {
         ++m_stats.malformed;
         bad_line(reader.name(), line, why);
@@ -259,7 +266,7 @@ void Scanner::scan(LineReader& reader, std::uint32_t input_index)
             "prints the raw record of each");
         if (m_summary_dropped > 0) {
             said += (said.empty() ? "" : "; ") + std::to_string(m_summary_dropped)
-                + " setroubleshoot summaries of records also in the input counted once, as those records";
+                + " summaries of records also in the input counted once, as those records";
         }
         m_summary_read[0] = m_summary_read[1] = m_summary_read[2] = 0;
         m_summary_dropped = 0;
@@ -319,6 +326,7 @@ RegionPos Scanner::scan_region(const char* data, std::size_t size, std::uint64_t
         DeferCopies(const DeferCopies&) = delete;
         DeferCopies& operator=(const DeferCopies&) = delete;
     } defer(m_assembler);
+    const InInput in_input(m_in_input);
     RegionPos pos;
     const char* p = data;
     const char* const end = data + size;
@@ -420,7 +428,7 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
             d.line = line_number;
             d.input = input_index;
             d.seq = seq + static_cast<std::uint64_t>(i);
-            if (m_remember_raw && d.mac == model::Mac::selinux) {
+            if (m_remember_raw) {
                 remember_raw(d);
             }
             m_assembler.add_denial(r, std::move(d));

@@ -124,6 +124,17 @@ private:
         std::uint64_t bytes = 0;
     };
     BinarySkip m_binary;  // binary lines of the current input
+    // inside scan() or scan_region(), whose input ends with note_unrecognised: binary lines are
+    // said there, once; a line scanned alone (follow) says its own
+    int m_in_input = 0;
+    struct InInput
+    {
+        int& depth;
+        explicit InInput(int& d) : depth(d) { ++depth; }
+        ~InInput() { --depth; }
+        InInput(const InInput&) = delete;
+        InInput& operator=(const InInput&) = delete;
+    };
     // Raw SELinux denials of a pasted input, for summaries of the same denial (setroubleshoot
     // logs its one-liner after the kernel's record): a small ring, only in the paste path.
     // keys of the raw SELinux denials of the input and their times (bounded)

@@ -52,12 +52,11 @@ void answer_from_summary(model::Finding& f)
             what += " (" + f.device + ")";
         }
         f.explanation = who + " was denied " + join_words(f.permissions) + " on " + what +
-                        ", as setroubleshoot's one-line summary says. The summary names no security context, so "
-                        "which label is wrong, which type the process runs as, and which fix works cannot be told "
-                        "from it, and no fix is offered: `" +
+                        ", as setroubleshoot's one-line summary says. It names no security context, so which "
+                        "label is wrong and which fix works cannot be told from it, and no fix is offered: `" +
                         (raw.empty() ? std::string("ausearch -m AVC -ts recent") : raw) +
-                        "` prints the full report with the raw AVC (or `ausearch -m AVC -ts recent` the raw records); "
-                        "give that to virtdeny for the fix.";
+                        "` prints setroubleshoot's full report with the raw AVC (`ausearch -m AVC -ts recent` the raw "
+                        "records); virtdeny reads either.";
         return;
     }
     const std::string missing = f.from_summary == "aa-notify" ? "no pid, program or time" : "no path";

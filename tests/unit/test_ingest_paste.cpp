@@ -472,7 +472,7 @@ TEST_CASE("JSON: a finding from setroubleshoot's summary says so, has no context
     }
     const std::string why = f["explanation"];
     CHECK(why.find("sealert -l 5c1e5d4a-1b7e-4b3c-9a55-5d7c0a3f3e21") != std::string::npos);
-    CHECK(why.find("no security context") != std::string::npos);
+    CHECK(why.find("It names no security context") != std::string::npos);
     // stderr, once: what the summary lacks and the command giving the raw records
     CHECK(r.err.find("<stdin>: 1 denials read from setroubleshoot's one-line summaries, which carry no security contexts") !=
           std::string::npos);
@@ -530,6 +530,18 @@ TEST_CASE("aa-notify blocks are AppArmor denials with profile, operation, name a
     CHECK(count.err == "virtdeny: <stdin>: it holds aa-notify -l's count (\"AppArmor denials: N (since ...)\"), which names no "
                        "denial: `aa-notify -l -v` prints each one, and `journalctl -k -o cat --grep apparmor=` or `ausearch "
                        "--raw -m AVC` the raw records\n");
+    // a block whose raw record is in the input too counts once, as the record (before or after it)
+    const std::string raw = "type=AVC msg=audit(1709673248.871:391): apparmor=\"DENIED\" operation=\"open\" "
+                            "profile=\"libvirt-d8a61f0e-4b27-4c93-8e05-a7c2f9b3d146\" name=\"/dev/vfio/42\" pid=7760 "
+                            "comm=\"qemu-system-x86\" requested_mask=\"wr\" denied_mask=\"wr\" fsuid=64055 ouid=0\n";
+    const std::string block = "Profile: libvirt-d8a61f0e-4b27-4c93-8e05-a7c2f9b3d146\nOperation: open\nName: /dev/vfio/42\n"
+                              "Denied: wr\nLogfile: /var/log/audit/audit.log\n";
+    for (const std::string& text : {raw + block, block + raw}) {
+        const auto once = scan_text(text).denials();
+        REQUIRE(once.size() == 1);
+        CHECK(once[0].summary.empty());
+        CHECK(once[0].pid == 7760);
+    }
     // a block without its profile is not a denial
     CHECK(scan_text("Profile: \nOperation: open\nName: /dev/vfio/42\nDenied: wr\nLogfile: /var/log/kern.log\n").denials().empty());
 }
@@ -627,6 +639,9 @@ TEST_CASE("binary data: one stderr line per input with lines, bytes and the firs
     const auto piped = test::virtdeny("explain --format json --policy none --connect none -", text);
     CHECK(piped.err == "virtdeny: <stdin>: line 2: binary data (not text), skipped with the input's other binary lines: 300 lines, "
                        "4800 bytes in all\n");
+    // follow reads line by line, with no end of input: each binary line is said as it comes
+    const auto follow = test::virtdeny("follow --format json -", std::string("garbage \0\x01\n", 11));
+    CHECK(follow.err == "virtdeny: <stdin>: line 1: binary data, skipped\n");
     // nothing but binary: the same line says that no record was recognised, and where raw records come from
     const auto only = test::virtdeny("explain -", std::string("\0\x01\x02\n\0\x05\n", 7));
     CHECK(only.err == "virtdeny: <stdin>: line 1: binary data (not text), skipped with the input's other binary lines: 2 lines, "
