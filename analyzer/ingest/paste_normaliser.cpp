@@ -807,6 +807,17 @@ bool PasteNormaliser::summary(std::string_view line, std::uint64_t line_number)
 bool PasteNormaliser::feed_journal(std::string_view raw, std::uint64_t line_number, const Emit& emit)
 {
     if (m_in_pretty) {
+        // json-pretty: "\t\"FIELD\" : value," lines, then "}"; anything else ends it (a "{" of
+        // some other text), and that line is read as usual
+        std::string_view field = raw;
+        while (!field.empty() && is_space(field.front())) {
+            field.remove_prefix(1);
+        }
+        if (trim_right(raw) != "}" && (field.empty() || field.front() != '"')) {
+            m_in_pretty = false;
+            m_pretty.clear();
+            return false;
+        }
         m_pretty.append(raw.data(), raw.size());
         m_pretty += '\n';
         if (trim_right(raw) == "}") {

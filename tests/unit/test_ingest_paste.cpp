@@ -601,6 +601,9 @@ TEST_CASE("journalctl -o json, json-pretty and verbose: each entry's MESSAGE, th
     const auto d = one.denials();
     REQUIRE(d.size() == 1);
     CHECK(d[0].time_ms == 1709673248871);
+    // a "{" alone that opens no journal entry swallows nothing after it
+    const std::string avc = test::read_file(pastes("selinux-policy/virt/a809f095daff.txt"));
+    CHECK(scan_text("{\n" + avc + "\n").denials().size() == 1);
     // a MESSAGE given as bytes (not UTF-8) is read; JSON that is not an entry is not
     CHECK(scan_text("{\"MESSAGE\":[97,98],\"__REALTIME_TIMESTAMP\":\"1\"}\n{\"MESSAGE\":\n").stats.malformed == 0);
 }
