@@ -223,6 +223,7 @@ Finding Aggregator::make_finding(const Denial& d, const model::Event& event)
             f.tcontext = d.peer;
         }
     }
+    f.from_summary = d.summary;
     f.count = 1;
     f.first_seen_ms = d.time_ms;
     f.last_seen_ms = d.time_ms;
@@ -262,6 +263,9 @@ std::string object_detail(const Finding& f)
 
 void merge_into(Finding& a, const Finding& b)
 {
+    if (b.from_summary.empty()) {
+        a.from_summary.clear();  // a record of it was read: no longer only a summary
+    }
     a.count += b.count;
     a.enforced = a.enforced || b.enforced;
     for (const auto& p : b.permissions) {
@@ -294,14 +298,15 @@ std::size_t approx_bytes(const Finding& f)
     std::size_t n = sizeof(Finding) + f.pids.capacity() * sizeof(std::int64_t) + heap_bytes(f.permissions)
         + heap_bytes(d.permissions);
     for (const std::string* s : {&f.node, &f.subject, &f.comm, &f.exe, &f.path, &f.tcontext, &f.tclass, &f.operation,
-                                 &f.device, &f.explanation, &f.rule_id, &f.proctitle, &f.execve}) {
+                                 &f.device, &f.explanation, &f.rule_id, &f.proctitle, &f.execve, &f.from_summary}) {
         n += heap_bytes(*s);
     }
     for (const std::string* s : {&d.record_type, &d.node, &d.comm, &d.exe, &d.scontext, &d.tcontext, &d.tclass,
                                  &d.path, &d.name, &d.dev, &d.ino, &d.ioctlcmd, &d.apparmor, &d.operation, &d.profile,
                                  &d.name2, &d.requested_mask, &d.denied_mask, &d.capname, &d.family, &d.sock_type,
                                  &d.protocol, &d.signal, &d.peer, &d.peer_addr, &d.info, &d.aa_class, &d.bus,
-                                 &d.dbus_path, &d.interface, &d.member, &d.fstype, &d.flags, &d.srcname}) {
+                                 &d.dbus_path, &d.interface, &d.member, &d.fstype, &d.flags, &d.srcname, &d.summary,
+                                 &d.raw_command}) {
         n += heap_bytes(*s);
     }
     for (const auto& fix : f.fixes) {

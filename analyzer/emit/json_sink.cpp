@@ -123,6 +123,9 @@ Json finding_facts(const model::Finding& f)
     j["count"] = f.count;
     j["first_seen"] = util::iso8601_utc(f.first_seen_ms);
     j["last_seen"] = util::iso8601_utc(f.last_seen_ms);
+    if (!f.from_summary.empty()) {
+        j["from_summary"] = f.from_summary;  // only on a finding read from another tool's summary
+    }
     return j;
 }
 

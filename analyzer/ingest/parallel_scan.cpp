@@ -105,6 +105,15 @@ struct ChunkResult
     std::vector<Item> items;
     std::vector<BadLine> bad;
     std::uint64_t bad_dropped = 0;  // bad lines past the kept ones (never printed)
+    // binary lines (said once per input): before the sync point, and after it
+    struct Binary
+    {
+        std::uint64_t first = 0;
+        std::uint64_t lines = 0;
+        std::uint64_t bytes = 0;
+    };
+    Binary binary[2];
+    bool past_sync = false;
     std::uint64_t lines = 0;
     ScanStats stats;
     // state after the first sync_lines lines
@@ -271,7 +280,16 @@ bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Sca
         sc.set_default_year(year, scanner.year_fixed());
         sc.on_virt([&r](const Record& rec) { r.items.emplace_back(rec); });
         const std::size_t keep = static_cast<std::size_t>(options.sync_lines) + 256;
-        sc.on_bad_line([&r, keep](std::uint64_t line, std::string_view why) {
+        sc.on_bad_line([&r, keep](std::uint64_t line, std::string_view why, std::size_t binary_bytes) {
+            if (binary_bytes > 0) {
+                ChunkResult::Binary& b = r.binary[r.past_sync ? 1 : 0];
+                if (b.lines == 0) {
+                    b.first = line;
+                }
+                ++b.lines;
+                b.bytes += binary_bytes;
+                return;
+            }
             if (r.bad.size() < keep) {
                 r.bad.push_back({line, std::string(why)});
             } else {
@@ -287,6 +305,7 @@ bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Sca
         r.bad_at_sync = r.bad.size();
         r.dropped_at_sync = r.bad_dropped;
         r.stats_at_sync = sc.stats();
+        r.past_sync = true;
         RegionPos rest;
         if (r.sync.bytes < r.mapping.size) {
             rest = sc.scan_region(r.mapping.data + r.sync.bytes, r.mapping.size - r.sync.bytes, offset + r.sync.bytes,
@@ -339,6 +358,7 @@ bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Sca
         std::size_t bad_from = 0;
         std::uint64_t dropped_from = 0;
         ScanStats stats_from;
+        bool from_sync = false;  // adopted after the first sync_lines lines, which were rescanned here
         bool adopt = assembler.same_state(fresh);
         if (!adopt) {
             const RegionPos pos = scanner.scan_region(r.mapping.data, r.mapping.size, offset, line_offset, at_eof,
@@ -349,6 +369,7 @@ bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Sca
                 bad_from = r.bad_at_sync;
                 dropped_from = r.dropped_at_sync;
                 stats_from = r.stats_at_sync;
+                from_sync = true;
             } else if (pos.bytes < r.mapping.size) {
                 scanner.scan_region(r.mapping.data + pos.bytes, r.mapping.size - pos.bytes, offset + pos.bytes,
                                     line_offset + pos.lines, at_eof, path, input_index, UINT64_MAX, options.max_line);
@@ -369,6 +390,11 @@ bool scan_file_in_chunks(const std::string& path, std::uint32_t input_index, Sca
             }
             for (std::uint64_t k = dropped_from; k < r.bad_dropped; ++k) {
                 diagnostics.bad_line(path, 0, "");
+            }
+            // binary lines: those before the sync point were rescanned here when the chunk was
+            for (int part = from_sync ? 1 : 0; part < 2; ++part) {
+                const ChunkResult::Binary& b = r.binary[part];
+                scanner.add_binary(b.first + line_offset, b.lines, b.bytes);
             }
             scanner.add_stats(r.stats - stats_from);
             assembler = std::move(*r.assembler);

@@ -1,6 +1,7 @@
 #include <analyzer/ingest/paste_normaliser.hpp>
 
 #include <analyzer/ingest/record_parser.hpp>
+#include <analyzer/ingest/summary_forms.hpp>
 #include <analyzer/util/text.hpp>
 
 #include <algorithm>
@@ -485,6 +486,10 @@ bool looks_like_paste(std::string_view block)
         if (!line.empty() && line.back() == '\r') {
             line.remove_suffix(1);
         }
+        if (looks_like_journal_json(line) || is_verbose_header(line) || starts_with(line, "Profile: ")
+            || starts_with(line, "AppArmor denials: ")) {
+            return true;  // journalctl -o json / json-pretty / verbose, aa-notify
+        }
         const LineKind kind = parser.parse(line);
         const std::string_view trimmed = trim_right(line);
         if (kind == LineKind::records) {
@@ -504,7 +509,8 @@ bool looks_like_paste(std::string_view block)
         if (s.size() != trimmed.size() && holds_record(s)) {
             return true;  // an indented or quoted record
         }
-        if (has_nbsp(s) || is_fence(s) || find(s, "SELinux is preventing") != std::string_view::npos) {
+        if (has_nbsp(s) || is_fence(s) || find(s, "SELinux is preventing") != std::string_view::npos
+            || starts_with(s, "AVC Report")) {
             return true;
         }
         if (kind == LineKind::malformed) {
@@ -581,6 +587,9 @@ bool PasteNormaliser::seen_in_other_rendering(std::string_view line)
 
 void PasteNormaliser::feed(std::string_view raw, std::uint64_t line_number, const Emit& emit)
 {
+    if (feed_journal(raw, line_number, emit)) {
+        return;
+    }
     if (has_nbsp(raw)) {
         // a web page's no-break spaces (U+00A0) where the log had spaces
         m_forms |= paste_prefixed;
@@ -599,6 +608,22 @@ void PasteNormaliser::feed(std::string_view raw, std::uint64_t line_number, cons
     std::string_view s = strip_prefix(line);
     if (s.size() != line.size() && holds_record(s)) {
         m_forms |= paste_prefixed;
+    }
+    if (m_on_summary && feed_setroubleshoot(s, line_number, emit)) {
+        return;
+    }
+    if (m_on_summary && (m_in_aa || starts_with(s, "Profile: "))) {
+        if (!m_in_aa) {
+            flush(emit);
+        }
+        if (feed_aa_notify(s, line_number)) {
+            return;
+        }
+    }
+    if (starts_with(s, "AppArmor denials: ") && find(s, " (since ") != std::string_view::npos) {
+        m_too_little = "aa-notify -l's count (\"AppArmor denials: N (since ...)\"), which names no denial: "
+                       "`aa-notify -l -v` prints each one, and `journalctl -k -o cat --grep apparmor=` or "
+                       "`ausearch --raw -m AVC` the raw records";
     }
     if (is_fence(s) || is_separator(s)) {
         m_forms |= paste_fenced;
@@ -636,9 +661,258 @@ void PasteNormaliser::feed(std::string_view raw, std::uint64_t line_number, cons
     emit_logical(s, line_number, emit);
 }
 
+bool PasteNormaliser::feed_setroubleshoot(std::string_view s, std::uint64_t line_number, const Emit& emit)
+{
+    if (!m_sr.empty()) {
+        if (s.empty() || starts_new_line(s) || m_sr_parts >= 6) {
+            flush_setroubleshoot(emit);
+            return false;
+        }
+        m_sr += ' ';
+        m_sr.append(s.data(), s.size());
+        ++m_sr_parts;
+        if (find(s, "sealert -l") != std::string_view::npos) {
+            m_forms |= paste_joined;
+            std::string line;
+            line.swap(m_sr);
+            emit_logical(line, m_sr_line, emit);
+        }
+        return true;
+    }
+    if (find(s, "SELinux is preventing ") != std::string_view::npos) {
+        if (find(s, "sealert -l") != std::string_view::npos) {
+            return false;  // whole on its line
+        }
+        flush(emit);
+        m_sr.clear();
+        if (!m_sr_prefix.empty() && m_sr_prefix_line + 1 == line_number) {
+            m_sr = m_sr_prefix + ' ';
+        }
+        m_sr.append(s.data(), s.size());
+        m_sr_line = line_number;
+        m_sr_parts = 1;
+        return true;
+    }
+    if (!s.empty() && s.back() == ':' && find(s, "setroubleshoot") != std::string_view::npos && s.size() < 256) {
+        m_sr_prefix.assign(s.data(), s.size());  // the date and host of the wrapped one-liner that follows
+        m_sr_prefix_line = line_number;
+    }
+    return false;
+}
+
+void PasteNormaliser::flush_setroubleshoot(const Emit& emit)
+{
+    if (m_sr.empty()) {
+        return;
+    }
+    std::string line;
+    line.swap(m_sr);
+    emit_logical(line, m_sr_line, emit);  // not a one-liner after all: the text as it was
+}
+
 void PasteNormaliser::finish(const Emit& emit)
 {
+    flush_setroubleshoot(emit);
+    finish_journal(emit);
+    finish_aa_notify_block();
     flush(emit);
+}
+
+std::uint64_t PasteNormaliser::summaries(std::string_view kind) const
+{
+    if (kind == k_summary_setroubleshoot) {
+        return m_setroubleshoot;
+    }
+    if (kind == k_summary_aa_notify) {
+        return m_aa_notify;
+    }
+    if (kind == k_summary_aureport) {
+        return m_aureport;
+    }
+    return 0;
+}
+
+bool PasteNormaliser::feed_aa_notify(std::string_view s, std::uint64_t line_number)
+{
+    bool ends = false;
+    if (!m_in_aa) {
+        m_aa = model::Denial();
+        m_aa_text.clear();
+        m_in_aa = true;
+        m_aa_line = line_number;
+    }
+    if (add_aa_notify_line(s, m_aa, ends)) {
+        if (m_aa_text.size() < 4096) {
+            m_aa_text.append(s.data(), s.size());
+            m_aa_text += '\n';
+        }
+        if (ends) {
+            finish_aa_notify_block();
+        }
+        return true;
+    }
+    finish_aa_notify_block();
+    return false;
+}
+
+void PasteNormaliser::finish_aa_notify_block()
+{
+    if (!m_in_aa) {
+        return;
+    }
+    m_in_aa = false;
+    if (finish_aa_notify(m_aa) && m_on_summary) {
+        ++m_aa_notify;
+        m_forms |= paste_summary;
+        m_on_summary(m_aa, m_aa_text, m_aa_line);
+    }
+}
+
+bool PasteNormaliser::summary(std::string_view line, std::uint64_t line_number)
+{
+    if (!m_on_summary) {
+        return false;
+    }
+    model::Denial d;
+    if (find(line, "SELinux is preventing ") != std::string_view::npos) {
+        if (!parse_setroubleshoot(line, d)) {
+            return false;
+        }
+        ++m_setroubleshoot;
+    } else if (!line.empty() && is_digit(line.front()) && find(line, ". ") != std::string_view::npos
+               && line.size() < 4096) {
+        if (!parse_aureport_avc(line, d)) {
+            // "N. DATE TIME ..." rows of aureport's other reports, or an --avc row it could not read
+            const std::size_t dot = line.find(". ");
+            bool index = dot > 0 && dot < 10;
+            for (std::size_t i = 0; index && i < dot; ++i) {
+                index = is_digit(line[i]);
+            }
+            if (index && find(line, "/") != std::string_view::npos && find(line, ":") != std::string_view::npos) {
+                m_too_little = "aureport rows that are not `aureport --avc` denials with their contexts, class and "
+                               "permission, which carry too little: `ausearch --raw -m AVC,USER_AVC,SELINUX_ERR` "
+                               "prints the raw records";
+            }
+            return false;
+        }
+        ++m_aureport;
+    } else {
+        return false;
+    }
+    m_forms |= paste_summary;
+    m_on_summary(d, line, line_number);
+    return true;
+}
+
+bool PasteNormaliser::feed_journal(std::string_view raw, std::uint64_t line_number, const Emit& emit)
+{
+    if (m_in_pretty) {
+        // json-pretty: "\t\"FIELD\" : value," lines, then "}"; anything else ends it (a "{" of
+        // some other text), and that line is read as usual
+        std::string_view field = raw;
+        while (!field.empty() && is_space(field.front())) {
+            field.remove_prefix(1);
+        }
+        if (trim_right(raw) != "}" && (field.empty() || field.front() != '"')) {
+            m_in_pretty = false;
+            m_pretty.clear();
+            return false;
+        }
+        m_pretty.append(raw.data(), raw.size());
+        m_pretty += '\n';
+        if (trim_right(raw) == "}") {
+            m_in_pretty = false;
+            if (parse_journal_json(m_pretty, m_entry)) {
+                emit_journal_entry(m_entry_line, emit);
+            }
+            m_pretty.clear();
+        } else if (m_pretty.size() > (1u << 20)) {
+            m_in_pretty = false;  // no end in sight: not a journal entry
+            m_pretty.clear();
+        }
+        return true;
+    }
+    if (m_in_verbose) {
+        if (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t')) {
+            add_verbose_field(raw, m_entry);  // a field, or a value's continuation
+            return true;
+        }
+        m_in_verbose = false;
+        emit_journal_entry(m_entry_line, emit);
+    }
+    if (is_verbose_header(raw)) {
+        flush(emit);
+        m_entry.clear();
+        m_in_verbose = true;
+        m_entry_line = line_number;
+        return true;
+    }
+    if (!raw.empty() && raw.front() == '{') {
+        const std::string_view t = trim_right(raw);
+        if (t == "{") {
+            flush(emit);
+            m_in_pretty = true;
+            m_pretty = "{\n";
+            m_entry_line = line_number;
+            return true;
+        }
+        if (looks_like_journal_json(t) && parse_journal_json(t, m_entry)) {
+            flush(emit);
+            emit_journal_entry(line_number, emit);
+            return true;
+        }
+    }
+    return false;
+}
+
+void PasteNormaliser::finish_journal(const Emit& emit)
+{
+    if (m_in_verbose) {
+        m_in_verbose = false;
+        emit_journal_entry(m_entry_line, emit);
+    }
+    m_in_pretty = false;
+    m_pretty.clear();
+}
+
+void PasteNormaliser::emit_journal_entry(std::uint64_t line_number, const Emit& emit)
+{
+    if (!journal_entry_line(m_entry, m_journal_line)) {
+        return;
+    }
+    m_forms |= paste_journal_export;
+    if (seen_journal_record(m_journal_line)) {
+        ++m_duplicates;
+        m_forms |= paste_two_renderings;
+        return;
+    }
+    const std::string line = std::move(m_journal_line);
+    emit_logical(line, line_number, emit);
+}
+
+bool PasteNormaliser::seen_journal_record(std::string_view line)
+{
+    // the kernel transport's "audit: type=1400 audit(T:S): BODY" and the audit transport's
+    // record made again ("type=AVC msg=audit(T:S): BODY") of one record
+    const std::size_t a = find(line, "audit(");
+    if (a == std::string_view::npos) {
+        return false;
+    }
+    const std::size_t close = line.find("): ", a);
+    if (close == std::string_view::npos) {
+        return false;
+    }
+    const std::string_view stamp = line.substr(a + 6, close - a - 6);
+    const std::string_view body = util::trim(line.substr(close + 3));
+    const std::size_t h = std::hash<std::string_view>()(stamp) * 31 + std::hash<std::string_view>()(body);
+    for (std::size_t seen : m_journal_seen) {
+        if (seen == h && h != 0) {
+            return true;
+        }
+    }
+    m_journal_seen[m_journal_next] = h;
+    m_journal_next = (m_journal_next + 1) % k_recent;
+    return false;
 }
 
 void PasteNormaliser::flush(const Emit& emit)
@@ -666,6 +940,9 @@ void PasteNormaliser::emit_logical(std::string_view line, std::uint64_t line_num
     auto one = [&](std::string_view seg) {
         seg = trim_right(seg);
         if (seg.empty()) {
+            return;
+        }
+        if (summary(seg, line_number)) {
             return;
         }
         if (seen_in_other_rendering(seg)) {

@@ -9,6 +9,9 @@
 // pasted (looks_like_paste); a clean audit.log, kern.log or journal export never reaches it.
 #pragma once
 
+#include <analyzer/ingest/journal_text.hpp>
+#include <analyzer/model/denial.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,6 +28,8 @@ enum PasteForm : unsigned {
     paste_fenced = 1u << 4,        // Markdown code fences, "----" event separators
     paste_setroubleshoot = 1u << 5,// "SELinux is preventing ..." (sealert / journal one-liner)
     paste_two_renderings = 1u << 6,// journald's audit[PID]: AVC and the kernel's type=1400 of one record
+    paste_journal_export = 1u << 7,// journalctl -o json / json-pretty / verbose entries
+    paste_summary = 1u << 8,       // a denial read from a summary (setroubleshoot, aa-notify, aureport)
 };
 
 // How many bytes of an input's start looks_like_paste is given.
@@ -52,6 +57,11 @@ class PasteNormaliser
 {
 public:
     using Emit = std::function<void(std::string_view line, std::uint64_t line_number)>;
+    // A denial read from another tool's summary (summary_forms.hpp), with the text it came from.
+    using SummaryHandler = std::function<void(model::Denial& denial, std::string_view line, std::uint64_t line_number)>;
+
+    // Where summary denials go. Without a handler, summary lines are emitted as text lines.
+    void on_summary(SummaryHandler handler) { m_on_summary = std::move(handler); }
 
     // One physical line (CR already dropped). Emits the logical lines it completes.
     void feed(std::string_view line, std::uint64_t line_number, const Emit& emit);
@@ -59,6 +69,11 @@ public:
     void finish(const Emit& emit);
 
     unsigned forms() const { return m_forms; }
+    // Denials read from summaries, by summary (setroubleshoot, aa-notify, aureport).
+    std::uint64_t summaries(std::string_view kind) const;
+    // A format met that carries too little to be read as a denial (aa-notify -l's count,
+    // aureport's other reports): one sentence naming it and the command giving raw records.
+    const std::string& too_little() const { return m_too_little; }
     // Records dropped because the same record was already read in the journal's other rendering.
     std::uint64_t duplicates() const { return m_duplicates; }
 
@@ -67,6 +82,18 @@ private:
 
     void flush(const Emit& emit);
     void emit_logical(std::string_view line, std::uint64_t line_number, const Emit& emit);
+    // journalctl -o json / json-pretty / verbose: entries to lines (journal_text.hpp)
+    bool feed_journal(std::string_view raw, std::uint64_t line_number, const Emit& emit);
+    void finish_journal(const Emit& emit);
+    void emit_journal_entry(std::uint64_t line_number, const Emit& emit);
+    // aa-notify's Profile:/Operation:/.../Logfile: blocks
+    bool feed_aa_notify(std::string_view s, std::uint64_t line_number);
+    void finish_aa_notify_block();
+    bool summary(std::string_view line, std::uint64_t line_number);
+    // setroubleshoot's one-liner wrapped over lines (a mail or a blog): joined until its "sealert -l"
+    bool feed_setroubleshoot(std::string_view s, std::uint64_t line_number, const Emit& emit);
+    void flush_setroubleshoot(const Emit& emit);
+    bool seen_journal_record(std::string_view line);
 
     std::string m_pending;          // a record line that may continue on the next line
     std::uint64_t m_pending_line = 0;
@@ -88,6 +115,33 @@ private:
     std::string m_rewrite;
     std::string m_nbsp;
     unsigned m_forms = 0;
+
+    SummaryHandler m_on_summary;
+    std::uint64_t m_setroubleshoot = 0;
+    std::uint64_t m_aa_notify = 0;
+    std::uint64_t m_aureport = 0;
+    std::string m_too_little;
+    std::string m_sr;               // a wrapped setroubleshoot one-liner being joined
+    std::uint64_t m_sr_line = 0;
+    int m_sr_parts = 0;
+    std::string m_sr_prefix;        // "DATE HOST setroubleshoot:" alone on the line before
+    std::uint64_t m_sr_prefix_line = 0;
+    // aa-notify block in progress
+    model::Denial m_aa;
+    bool m_in_aa = false;
+    std::uint64_t m_aa_line = 0;
+    std::string m_aa_text;
+    // journal entry in progress: verbose fields, or a json-pretty object's lines
+    JournalEntry m_entry;
+    bool m_in_verbose = false;
+    bool m_in_pretty = false;
+    std::string m_pretty;
+    std::uint64_t m_entry_line = 0;
+    std::string m_journal_line;
+    // stamps and bodies of records read from journal entries (kernel and audit transports of
+    // one record: read once)
+    std::size_t m_journal_seen[k_recent] = {};
+    std::size_t m_journal_next = 0;
 };
 
 } // namespace virtdeny::ingest

@@ -354,6 +354,7 @@ std::int64_t parse_syslog_time(std::string_view line, int default_year)
 
 LineKind RecordParser::fail(std::string reason)
 {
+    m_binary = false;
     m_reason = std::move(reason);
     m_count = 0;
     return LineKind::malformed;
@@ -589,7 +590,9 @@ LineKind RecordParser::parse_other(std::string_view line)
         return LineKind::records;
     }
     if (looks_binary(line)) {
-        return fail("binary data, skipped");
+        fail("binary data, skipped");
+        m_binary = true;
+        return LineKind::malformed;
     }
     return LineKind::irrelevant;
 }

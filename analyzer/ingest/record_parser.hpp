@@ -42,6 +42,8 @@ public:
     int record_count() const { return m_count; }
     const Record& record(int i) const { return m_records[i]; }
     const std::string& reason() const { return m_reason; }
+    // The last malformed line was binary data (not text).
+    bool binary() const { return m_binary; }
 
 private:
     LineKind parse_raw(std::string_view line);
@@ -55,6 +57,7 @@ private:
     bool m_year_fixed = false;
     std::int64_t m_now_ms = 0;
     std::string m_reason;
+    bool m_binary = false;
 };
 
 // Parses "SEC.MS:SERIAL)" after "audit(". Advances s past ')'. false when malformed.

@@ -3,6 +3,9 @@
 
 #include <analyzer/ingest/denial_parser.hpp>
 #include <analyzer/ingest/paste_normaliser.hpp>
+#include <analyzer/ingest/summary_forms.hpp>
+
+#include <algorithm>
 
 #include <cstring>
 #include <ctime>
@@ -80,14 +83,139 @@ void Scanner::set_default_year(int year, bool fixed)
 void Scanner::bad_line(std::string_view input_name, std::uint64_t line_number, std::string_view why)
 {
     if (m_on_bad_line) {
-        m_on_bad_line(line_number, why);
+        m_on_bad_line(line_number, why, 0);
     } else {
         m_diagnostics.bad_line(input_name, line_number, why);
     }
 }
 
+void Scanner::binary_line(std::string_view input_name, std::uint64_t line_number, std::size_t bytes)
+{
+    if (m_on_bad_line) {
+        m_on_bad_line(line_number, {}, bytes);
+    } else if (m_in_input > 0) {
+        add_binary(line_number, 1, bytes);
+    } else {
+        m_diagnostics.bad_line(input_name, line_number, m_parser.reason());
+    }
+}
+
+void Scanner::add_binary(std::uint64_t first_line, std::uint64_t lines, std::uint64_t bytes)
+{
+    if (lines == 0) {
+        return;
+    }
+    if (m_binary.lines == 0 || first_line < m_binary.first_line) {
+        m_binary.first_line = first_line;
+    }
+    m_binary.lines += lines;
+    m_binary.bytes += bytes;
+}
+
+namespace {
+
+std::string_view base_name(std::string_view p)
+{
+    const std::size_t slash = p.rfind('/');
+    return slash == std::string_view::npos ? p : p.substr(slash + 1);
+}
+
+// What a raw denial and another tool's summary of it share. SELinux (setroubleshoot): class,
+// permissions, the target's last name, the program (comm, cut to the kernel's 15 bytes).
+// AppArmor (aa-notify): profile, operation, name, denied mask.
+std::string summary_key(const model::Denial& d)
+{
+    if (d.mac == model::Mac::apparmor) {
+        return "aa\x1f" + d.profile + '\x1f' + d.operation + '\x1f' + d.name + '\x1f' + d.denied_mask + '\x1f' + d.family;
+    }
+    std::vector<std::string> perms = d.permissions;
+    std::sort(perms.begin(), perms.end());
+    std::string k = d.tclass;
+    for (const auto& p : perms) {
+        k += ',';
+        k += p;
+    }
+    k += '\x1f';
+    k += base_name(d.path.empty() ? std::string_view(d.name) : std::string_view(d.path));
+    k += '\x1f';
+    const std::string_view prog = d.comm.empty() ? base_name(d.exe) : std::string_view(d.comm);
+    k += prog.substr(0, 15);
+    return k;
+}
+
+} // namespace
+
+void Scanner::remember_raw(const model::Denial& d)
+{
+    if (m_raw_seen.size() < k_max_raw_seen) {
+        m_raw_seen.emplace(summary_key(d), d.time_ms);
+    }
+}
+
+bool Scanner::summarised_raw(const model::Denial& d) const
+{
+    // setroubleshoot logs its summary seconds after the record, but in the host's local time
+    // when the line has a syslog date (the record's stamp is UTC): any zone, 15 hours
+    constexpr std::int64_t k_slack_ms = 15 * 3600 * 1000LL;
+    auto [it, end] = m_raw_seen.equal_range(summary_key(d));
+    for (; it != end; ++it) {
+        const std::int64_t t = it->second;
+        if (d.time_ms == 0 || t == 0 || (d.time_ms - t <= k_slack_ms && t - d.time_ms <= k_slack_ms)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void Scanner::flush_deferred_summaries()
+{
+    std::vector<model::Denial> deferred;
+    deferred.swap(m_deferred);
+    for (auto& d : deferred) {
+        if (summarised_raw(d)) {
+            ++m_stats.not_denials;  // the raw record of this summary was read: counted there
+            ++m_summary_dropped;
+            continue;
+        }
+        add_summary_now(std::move(d));
+    }
+    m_raw_seen.clear();
+}
+
+void Scanner::add_summary_now(model::Denial&& d)
+{
+    ++m_summary_read[d.summary == k_summary_setroubleshoot ? 0 : d.summary == k_summary_aa_notify ? 1 : 2];
+    if (!m_window.contains(d.time_ms)) {
+        m_assembler.tick();
+        return;
+    }
+    ++m_stats.denial_records;
+    Record r;
+    r.type = RecordType::avc;
+    r.type_name = d.record_type;
+    m_assembler.add_denial(r, std::move(d));
+}
+
+void Scanner::add_summary_denial(model::Denial& d, std::string_view text, std::string_view /*input_name*/,
+                                 std::uint64_t line_number, std::uint32_t input_index, std::uint64_t seq)
+{
+    ++m_stats.records;
+    if (d.time_ms == 0) {
+        d.time_ms = parse_syslog_time(text, m_default_year);
+    }
+    d.line = line_number;
+    d.input = input_index;
+    d.seq = seq;
+    if (m_remember_raw && d.summary != k_summary_aureport && m_deferred.size() < k_max_deferred) {
+        m_deferred.push_back(std::move(d));  // its raw record may come later in the paste (a sealert report)
+        return;
+    }
+    add_summary_now(std::move(d));
+}
+
 void Scanner::scan(LineReader& reader, std::uint32_t input_index)
 {
+    const InInput in_input(m_in_input);
     reader.on_error([this, &reader](std::uint64_t line, const std::string& why) {
         ++m_stats.malformed;
         bad_line(reader.name(), line, why);
@@ -105,6 +233,10 @@ void Scanner::scan(LineReader& reader, std::uint32_t input_index)
         const PasteNormaliser::Emit emit = [&](std::string_view l, std::uint64_t number) {
             scan_line(l, reader.name(), number, input_index, seq_base(input_index, ++logical));
         };
+        normaliser.on_summary([&](model::Denial& d, std::string_view text, std::uint64_t number) {
+            add_summary_denial(d, text, reader.name(), number, input_index, seq_base(input_index, ++logical));
+        });
+        m_remember_raw = true;
         const std::uint64_t lines_before = m_stats.lines;
         std::uint64_t physical = 0;
         while (reader.next(line)) {
@@ -112,7 +244,39 @@ void Scanner::scan(LineReader& reader, std::uint32_t input_index)
             normaliser.feed(line, reader.line_number(), emit);
         }
         normaliser.finish(emit);
+        flush_deferred_summaries();
+        m_remember_raw = false;
         m_stats.lines = lines_before + physical;  // the input's lines, not the records made of them
+        // once per input: what a summary left out, and which command prints the raw records
+        std::string said;
+        auto say = [&](std::uint64_t n, const char* what) {
+            if (n > 0) {
+                said += (said.empty() ? "" : "; ") + std::to_string(n) + what;
+            }
+        };
+        say(m_summary_read[0],
+            " denials read from setroubleshoot's one-line summaries, which carry no security contexts: only the "
+            "answers that need no types are given; `sealert -l UUID` (the UUID ends each line) or `ausearch -m AVC "
+            "-ts recent` prints the raw records");
+        say(m_summary_read[1],
+            " denials read from aa-notify's summaries, which carry no pid, time or class: `journalctl -k -o cat "
+            "--grep apparmor=` or `ausearch --raw -m AVC` prints the raw records");
+        say(m_summary_read[2],
+            " denials read from `aureport --avc` rows, which carry no path: `ausearch --raw -m AVC -a EVENT` "
+            "prints the raw record of each");
+        if (m_summary_dropped > 0) {
+            said += (said.empty() ? "" : "; ") + std::to_string(m_summary_dropped)
+                + " summaries of records also in the input counted once, as those records";
+        }
+        m_summary_read[0] = m_summary_read[1] = m_summary_read[2] = 0;
+        m_summary_dropped = 0;
+        if (!normaliser.too_little().empty() && said.empty()) {
+            said = "it holds " + normaliser.too_little();
+        }
+        if (!said.empty()) {
+            m_diagnostics.error(std::string(reader.name()) + ": " + said);
+            note.clear();  // said already, with the command giving raw records
+        }
     } else {
         while (reader.next(line)) {
             scan_line(line, reader.name(), reader.line_number(), input_index);
@@ -124,8 +288,23 @@ void Scanner::scan(LineReader& reader, std::uint32_t input_index)
 
 void Scanner::note_unrecognised(std::string_view input_name, const ScanStats& before, const std::string& note)
 {
+    const bool none = m_stats.records == before.records && m_stats.lines > before.lines;
+    if (m_binary.lines > 0) {
+        // binary data: one line per input, not one per line
+        // "FILE: line L: ..." as a malformed line is said, L the first binary line
+        std::string msg = std::string(input_name) + ": line " + std::to_string(m_binary.first_line)
+            + ": binary data (not text), skipped with the input's other binary lines: " + std::to_string(m_binary.lines)
+            + (m_binary.lines == 1 ? " line, " : " lines, ") + std::to_string(m_binary.bytes) + " bytes in all";
+        const std::size_t raw = note.find("raw records come from");
+        if (none && raw != std::string::npos) {
+            msg += "; no audit record recognised; " + note.substr(raw);
+        }
+        m_binary = BinarySkip();
+        m_diagnostics.error(msg);
+        return;
+    }
     // never silently nothing: one line when an input held no record virtdeny reads
-    if (!note.empty() && m_stats.records == before.records && m_stats.lines > before.lines) {
+    if (!note.empty() && none) {
         m_diagnostics.error(std::string(input_name) + ": " + note);
     }
 }
@@ -147,6 +326,7 @@ RegionPos Scanner::scan_region(const char* data, std::size_t size, std::uint64_t
         DeferCopies(const DeferCopies&) = delete;
         DeferCopies& operator=(const DeferCopies&) = delete;
     } defer(m_assembler);
+    const InInput in_input(m_in_input);
     RegionPos pos;
     const char* p = data;
     const char* const end = data + size;
@@ -214,7 +394,11 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
     }
     if (kind == LineKind::malformed) {
         ++m_stats.malformed;
-        bad_line(input_name, line_number, m_parser.reason());
+        if (m_parser.binary()) {
+            binary_line(input_name, line_number, line.size() + 1);
+        } else {
+            bad_line(input_name, line_number, m_parser.reason());
+        }
         m_assembler.tick();
         return;
     }
@@ -244,6 +428,9 @@ void Scanner::scan_line(std::string_view line, std::string_view input_name, std:
             d.line = line_number;
             d.input = input_index;
             d.seq = seq + static_cast<std::uint64_t>(i);
+            if (m_remember_raw) {
+                remember_raw(d);
+            }
             m_assembler.add_denial(r, std::move(d));
         } else if (is_sibling_type(r.type)) {
             if (ends_inside_quote(r.body)) {

@@ -10,7 +10,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace virtdeny::ingest {
 
@@ -53,7 +56,9 @@ class Scanner
 {
 public:
     using VirtHandler = std::function<void(const Record&)>;
-    using BadLineHandler = std::function<void(std::uint64_t line, std::string_view why)>;
+    // binary_bytes: 0 for a malformed line, else the bytes of a binary (non-text) line, which
+    // is reported with the others of its input in one line at its end (add_binary).
+    using BadLineHandler = std::function<void(std::uint64_t line, std::string_view why, std::size_t binary_bytes)>;
 
     Scanner(EventAssembler& assembler, util::Diagnostics& diagnostics);
 
@@ -99,9 +104,52 @@ public:
     // (unrecognised_note of its start; empty: nothing said).
     void note_unrecognised(std::string_view input_name, const ScanStats& before, const std::string& note);
     void add_stats(const ScanStats& stats) { m_stats += stats; }
+    // Binary lines of the current input (a parallel scan's replay): said once, at its end.
+    void add_binary(std::uint64_t first_line, std::uint64_t lines, std::uint64_t bytes);
+    // A denial read from another tool's summary (PasteNormaliser::on_summary): counted as a
+    // denial record unless the input already held the raw record it summarises.
+    void add_summary_denial(model::Denial& d, std::string_view text, std::string_view input_name,
+                            std::uint64_t line_number, std::uint32_t input_index, std::uint64_t seq);
 
 private:
     void bad_line(std::string_view input_name, std::uint64_t line_number, std::string_view why);
+    void binary_line(std::string_view input_name, std::uint64_t line_number, std::size_t bytes);
+    void remember_raw(const model::Denial& d);
+    bool summarised_raw(const model::Denial& d) const;
+
+    struct BinarySkip
+    {
+        std::uint64_t first_line = 0;
+        std::uint64_t lines = 0;
+        std::uint64_t bytes = 0;
+    };
+    BinarySkip m_binary;  // binary lines of the current input
+    // inside scan() or scan_region(), whose input ends with note_unrecognised: binary lines are
+    // said there, once; a line scanned alone (follow) says its own
+    int m_in_input = 0;
+    struct InInput
+    {
+        int& depth;
+        explicit InInput(int& d) : depth(d) { ++depth; }
+        ~InInput() { --depth; }
+        InInput(const InInput&) = delete;
+        InInput& operator=(const InInput&) = delete;
+    };
+    // Raw SELinux denials of a pasted input, for summaries of the same denial (setroubleshoot
+    // logs its one-liner after the kernel's record): a small ring, only in the paste path.
+    // keys of the raw SELinux denials of the input and their times (bounded)
+    static constexpr std::size_t k_max_raw_seen = 1u << 16;
+    static constexpr std::size_t k_max_deferred = 1u << 12;
+    bool m_remember_raw = false;
+    std::unordered_multimap<std::string, std::int64_t> m_raw_seen;
+    // setroubleshoot summaries of a pasted input, added at its end unless its raw record was read
+    std::vector<model::Denial> m_deferred;
+    // summary denials of the current input: read as denials (by summary), and dropped because
+    // their raw record was read too
+    std::uint64_t m_summary_read[3] = {0, 0, 0};
+    std::uint64_t m_summary_dropped = 0;
+    void add_summary_now(model::Denial&& d);
+    void flush_deferred_summaries();
 
     EventAssembler& m_assembler;
     util::Diagnostics& m_diagnostics;

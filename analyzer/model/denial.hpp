@@ -28,6 +28,11 @@ struct Denial
     std::uint64_t line = 0;       // line number in its input
     std::uint32_t input = 0;      // index of the input it came from
     std::uint64_t seq = 0;        // order of arrival over the whole run
+    // Read from another tool's summary, not an audit record (ingest/summary_forms.hpp):
+    // "setroubleshoot", "aa-notify" or "aureport"; empty for a record. Such a denial has only
+    // the fields its summary carries (setroubleshoot: no contexts, no pid).
+    std::string summary;
+    std::string raw_command;      // for a summary: the command that prints the raw record
 
     // process
     std::int64_t pid = -1;

@@ -43,6 +43,9 @@ struct Finding
     std::int64_t first_seen_ms = 0;
     std::int64_t last_seen_ms = 0;
     std::uint64_t first_seq = 0;  // arrival order of the first denial
+    // Read from another tool's summary (Denial::summary), not an audit record: "setroubleshoot",
+    // "aa-notify", "aureport"; empty when any of its denials was a record. JSON from_summary.
+    std::string from_summary;
     std::string explanation;
     std::string rule_id;          // knowledge-base rule that explained it, if any
     std::vector<Fix> fixes;

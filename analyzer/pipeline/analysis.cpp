@@ -51,7 +51,53 @@ bool scan_journal(const Options& options, ingest::Scanner& scanner, std::uint32_
     return true;
 }
 
+std::string join_words(const std::vector<std::string>& words)
+{
+    std::string out;
+    for (const auto& w : words) {
+        out += (out.empty() ? "" : ", ") + w;
+    }
+    return out;
+}
+
 } // namespace
+
+void answer_from_summary(model::Finding& f)
+{
+    if (f.from_summary.empty()) {
+        return;
+    }
+    const std::string& raw = f.sample.raw_command;
+    if (f.from_summary == "setroubleshoot") {
+        // no scontext and no tcontext: only the answers that need no types (the VM, the device)
+        std::vector<model::Fix> kept;
+        for (auto& fix : f.fixes) {
+            if (fix.kind == "libvirt-xml" || fix.kind == "apparmor-rule") {
+                kept.push_back(std::move(fix));
+            }
+        }
+        f.fixes = std::move(kept);
+        std::string who = !f.exe.empty() ? f.exe : !f.comm.empty() ? f.comm : std::string("a process");
+        if (f.domain && !f.domain->name.empty()) {
+            who += " of VM " + f.domain->name;
+        }
+        std::string what = f.path.empty() ? "a " + f.tclass : "the " + f.tclass + " " + f.path;
+        if (f.device != model::k_unknown_device) {
+            what += " (" + f.device + ")";
+        }
+        f.explanation = who + " was denied " + join_words(f.permissions) + " on " + what +
+                        ", as setroubleshoot's one-line summary says. It names no security context, so which "
+                        "label is wrong and which fix works cannot be told from it, and no fix is offered: `" +
+                        (raw.empty() ? std::string("ausearch -m AVC -ts recent") : raw) +
+                        "` prints setroubleshoot's full report with the raw AVC (`ausearch -m AVC -ts recent` the raw "
+                        "records); virtdeny reads either.";
+        return;
+    }
+    const std::string missing = f.from_summary == "aa-notify" ? "no pid, program or time" : "no path";
+    f.explanation += (f.explanation.empty() ? "" : " ") + std::string("(Read from ") +
+                     (f.from_summary == "aa-notify" ? "aa-notify's summary" : "an `aureport --avc` row") +
+                     ", which carries " + missing + ": `" + raw + "` prints the raw record.)";
+}
 
 std::uint64_t total_bytes(const std::vector<std::string>& inputs)
 {
@@ -150,6 +196,7 @@ AnalysisResult Analysis::run(std::vector<std::string> inputs, const ProgressHand
             continue;
         }
         advisor.advise(f);
+        answer_from_summary(f);
         emit::write_fix_texts(f);
         if (f.domain) {
             domains.insert(f.domain->uuid.empty() ? f.domain->name : f.domain->uuid);

@@ -56,4 +56,10 @@ private:
     std::unique_ptr<kb::PolicyQuery> m_policy;
 };
 
+// A finding read from another tool's summary (Finding::from_summary): for setroubleshoot's
+// one-liner, which has no contexts, only the fixes that need no types are kept and the
+// explanation says what the summary lacks and which command prints the raw record; for
+// aa-notify and aureport the explanation says the same after the knowledge base's.
+void answer_from_summary(model::Finding& f);
+
 } // namespace virtdeny::pipeline

@@ -82,6 +82,8 @@ const std::vector<json>& real_output()
         const std::string inputs = fixture("fleet-audisp-remote") + " " + fixture("seed-003-libvirtd-profile") + " " +
                                    fixture("permissive") + " " + fixture("seed-001-memfd-tmp");
         add(test::virtdeny("explain --format json " + inputs));
+        // a finding read from setroubleshoot's one-liner (from_summary)
+        add(test::virtdeny("explain --format json " + fixture("paste-setroubleshoot")));
         add(test::virtdeny("follow --format json - ", test::read_file(test::fixtures_dir() + "/fleet-audisp-remote/input.log")));
         const std::string dir = test::temp_dir();
         const std::string base = test::shell_quote(dir + "/base.json");

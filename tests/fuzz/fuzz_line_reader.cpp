@@ -8,9 +8,11 @@
 //    VM registry, statistics and messages; an input that looks pasted (looks_like_paste) is
 //    read by the stream and parallel scans through the paste normaliser (the mapped region
 //    scan has no paste path, so it is compared only on other inputs);
-//  - the paste normaliser (joiner and splitter) over the same lines: every line it emits is
-//    non-empty, holds no newline, and an ausearch -i record it made raw again parses as a
-//    record with its stamp.
+//  - the paste normaliser (joiner and splitter, journal entries, summaries) over the same lines:
+//    every line it emits is non-empty, holds no newline, and an ausearch -i record it made raw
+//    again parses as a record with its stamp; a summary denial has its class or profile, its
+//    permissions or operation, and the command giving the raw record;
+//  - binary lines are said once per input, the same in every scan.
 #include "fuzz_support.hpp"
 
 #include <analyzer/correlate/vm_registry.hpp>
@@ -279,6 +281,21 @@ int one_input(const std::uint8_t* bytes, std::size_t size)
             FUZZ_CHECK(parser.record(0).has_stamp);
         }
     };
+    // summaries of other tools (setroubleshoot, aa-notify, aureport): a denial with a class or a
+    // profile, permissions or a mask, marked with its summary and the command giving the raw record
+    normaliser.on_summary([&](model::Denial& d, std::string_view text, std::uint64_t number) {
+        FUZZ_CHECK(!d.summary.empty());
+        FUZZ_CHECK(!d.raw_command.empty());
+        FUZZ_CHECK(!text.empty());
+        FUZZ_CHECK(number >= 1 && number <= expected.size());
+        if (d.mac == model::Mac::selinux) {
+            FUZZ_CHECK(!d.tclass.empty());
+            FUZZ_CHECK(!d.permissions.empty());
+        } else {
+            FUZZ_CHECK(!d.profile.empty());
+            FUZZ_CHECK(!d.operation.empty());
+        }
+    });
     for (const Line& line : expected) {
         if (!line.error) {
             normaliser.feed(line.text, line.number, emit);

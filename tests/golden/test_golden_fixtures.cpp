@@ -52,7 +52,8 @@ TEST_CASE("golden: explain --format json on every fixture equals its expected.js
         if (fs::exists(dir / "node.xml")) {
             args += " --connect " + test::shell_quote("test://" + (dir / "node.xml").string());
         }
-        const auto r = test::run("cd " + test::shell_quote(dir.string()) + " && NO_COLOR=1 " +
+        // TZ=UTC: local dates of pasted summaries (aureport rows, ausearch -i) in one zone
+        const auto r = test::run("cd " + test::shell_quote(dir.string()) + " && TZ=UTC NO_COLOR=1 " +
                                  test::shell_quote(test::binary()) + " " + args + " input.log");
         CHECK((r.status == 0 || r.status == 3) == true);
         const auto actual = lines_of(r.out);
