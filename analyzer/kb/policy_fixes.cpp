@@ -23,13 +23,10 @@ bool is_hex(std::string_view s)
 
 bool PolicyFixes::load(const std::string& dir, std::string& error)
 {
-    const std::string path = dir + "/" + std::string(k_file);
-    std::string text;
-    if (!tsv::read_file(path, text)) {
-        error = path + ":0: cannot read file";
-        return false;
-    }
-    return load_text(text, path, error);
+    return tsv::load_table(dir + "/" + std::string(k_file), error,
+                           [this](std::string_view text, std::string_view name, std::string& err) {
+                               return load_text(text, name, err);
+                           });
 }
 
 bool PolicyFixes::load_text(std::string_view text, std::string_view name, std::string& error)

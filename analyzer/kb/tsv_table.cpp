@@ -43,6 +43,16 @@ bool read_file(const std::string& path, std::string& out)
     return true;
 }
 
+bool load_table(const std::string& path, std::string& error, const LoadTextFn& load_text)
+{
+    std::string text;
+    if (!read_file(path, text)) {
+        error = path + ":0: cannot read file";
+        return false;
+    }
+    return load_text(text, path, error);
+}
+
 bool for_each_row(std::string_view text, std::string_view name, std::string_view header,
                   std::string& error, const RowFn& row)
 {

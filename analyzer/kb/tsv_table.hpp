@@ -15,6 +15,11 @@ std::vector<std::string_view> split(std::string_view text, char sep);
 std::vector<std::string> words(std::string_view text);
 bool read_file(const std::string& path, std::string& out);
 
+// Reads the table at path and hands its text to load_text (a class's load_text member);
+// an unreadable file is "path:0: cannot read file".
+using LoadTextFn = std::function<bool(std::string_view text, std::string_view name, std::string& error)>;
+bool load_table(const std::string& path, std::string& error, const LoadTextFn& load_text);
+
 using RowFn = std::function<bool(const std::vector<std::string_view>& fields,
                                  const std::string& where, std::string& error)>;
 

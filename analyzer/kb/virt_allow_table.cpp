@@ -18,28 +18,21 @@ bool contains(const std::vector<std::string>& words, std::string_view word)
     return std::find(words.begin(), words.end(), word) != words.end();
 }
 
-bool load_file(const std::string& path, std::string& text, std::string& error)
-{
-    if (!tsv::read_file(path, text)) {
-        error = path + ":0: cannot read file";
-        return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 bool VirtAllowTable::load(const std::string& dir, std::string& error)
 {
-    std::string text;
-    const std::string allow = dir + "/" + std::string(k_allow_file);
-    const std::string attrs = dir + "/" + std::string(k_attributes_file);
-    const std::string mcs = dir + "/" + std::string(k_mcs_file);
-    const std::string mcs_types = dir + "/" + std::string(k_mcs_types_file);
-    return load_file(allow, text, error) && load_allow_text(text, allow, error)
-        && load_file(attrs, text, error) && load_attributes_text(text, attrs, error)
-        && load_file(mcs, text, error) && load_mcs_text(text, mcs, error)
-        && load_file(mcs_types, text, error) && load_mcs_types_text(text, mcs_types, error);
+    const auto table = [&](std::string_view file, bool (VirtAllowTable::*load_text)(std::string_view, std::string_view,
+                                                                                   std::string&)) {
+        return tsv::load_table(dir + "/" + std::string(file), error,
+                               [this, load_text](std::string_view text, std::string_view name, std::string& err) {
+                                   return (this->*load_text)(text, name, err);
+                               });
+    };
+    return table(k_allow_file, &VirtAllowTable::load_allow_text)
+        && table(k_attributes_file, &VirtAllowTable::load_attributes_text)
+        && table(k_mcs_file, &VirtAllowTable::load_mcs_text)
+        && table(k_mcs_types_file, &VirtAllowTable::load_mcs_types_text);
 }
 
 bool VirtAllowTable::load_allow_text(std::string_view text, std::string_view name,
