@@ -11,7 +11,8 @@ namespace virtdeny::test {
 // A profile holding rules (one per line), attached to /usr/bin/test_vd.
 inline std::string apparmor_test_profile(const std::string& rules)
 {
-    return "abi <abi/3.0>,\nprofile test_vd /usr/bin/test_vd {\n" + rules + "\n}\n";
+    // tunables/global, as every libvirt profile: the kernel variables @{pid} and @{tid}
+    return "abi <abi/3.0>,\n#include <tunables/global>\nprofile test_vd /usr/bin/test_vd {\n" + rules + "\n}\n";
 }
 
 // The patterns of apparmor_parser's expr-tree dump (lines "pattern< 0xNN>"), one per rule, the

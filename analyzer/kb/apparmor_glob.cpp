@@ -59,6 +59,9 @@ std::string apparmor_glob_regex(std::string_view glob)
             } else {
                 out += after_slash ? "[^/]+" : "[^/]*";
             }
+        } else if (c == '@' && (glob.substr(i, 6) == "@{pid}" || glob.substr(i, 6) == "@{tid}")) {
+            out += "[1-9][0-9]{0,6}";  // tunables/kernelvars: a process or thread id
+            i += 5;
         } else if (c == '?') {
             out += "[^/]";
         } else if (c == '[') {

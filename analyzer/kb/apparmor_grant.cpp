@@ -21,6 +21,39 @@ std::string apparmor_quote_file_path(const std::string& path)
     return util::apparmor_path(canonical);
 }
 
+std::string apparmor_file_glob(const std::string& path)
+{
+    // /proc/PID[/task/TID]/...: the next start has other ids; the variables of
+    // tunables/kernelvars (included by every libvirt profile through tunables/global) match any
+    const auto digits = [&](std::size_t from) {
+        std::size_t to = from;
+        while (to < path.size() && path[to] >= '0' && path[to] <= '9') {
+            ++to;
+        }
+        const bool whole = to > from && path[from] != '0' && (to == path.size() || path[to] == '/');
+        return whole ? to : std::string::npos;
+    };
+    if (path.rfind("/proc/", 0) != 0) {
+        return apparmor_quote_file_path(path);
+    }
+    const std::size_t pid_end = digits(6);
+    if (pid_end == std::string::npos) {
+        return apparmor_quote_file_path(path);
+    }
+    std::string glob = "/proc/@{pid}";
+    std::size_t rest = pid_end;
+    if (path.compare(pid_end, 6, "/task/") == 0) {
+        const std::size_t tid_end = digits(pid_end + 6);
+        if (tid_end != std::string::npos) {
+            glob += "/task/@{tid}";
+            rest = tid_end;
+        }
+    }
+    const std::string tail = apparmor_quote_file_path(path.substr(rest).empty() ? std::string() : path.substr(rest));
+    // tail is "\"...\"": splice its inside after the variables
+    return "\"" + glob + tail.substr(1, tail.size() - 2) + "\"";
+}
+
 namespace {
 
 constexpr const char* k_perm_order = "rwalkmx";
@@ -319,7 +352,7 @@ model::Grant apparmor_rule_grant(const model::Finding& f, const std::string& ext
         if (!perms.empty()) {
             g.kind = model::GrantKind::apparmor_rule;
             g.tclass = "file";
-            g.targets = {apparmor_quote_file_path(f.path)};
+            g.targets = {apparmor_file_glob(f.path)};
             g.perms = {perms};
             g.owner = is_owner(f);
         }

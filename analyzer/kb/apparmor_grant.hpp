@@ -14,6 +14,10 @@ namespace virtdeny::kb {
 // where "//" separates a child profile.
 std::string apparmor_quote_file_path(const std::string& path);
 
+// The path glob of a file rule that survives the next start: the quoted path, with a /proc
+// process and thread id written @{pid} and @{tid} ("/proc/@{pid}/task/@{tid}/comm").
+std::string apparmor_file_glob(const std::string& path);
+
 // File permissions for an AppArmor mask ("c" -> "w", "x" -> "ix", ...), in rule order.
 std::string apparmor_file_perms(const model::Finding& finding);
 

@@ -8,6 +8,8 @@
 #include "../apparmor_tree.hpp"
 #include "../support.hpp"
 
+#include <analyzer/kb/apparmor_glob.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -155,6 +157,27 @@ TEST_CASE("adversarial file names compile to a rule that matches only that file"
         ++checked;
     }
     CHECK(checked == static_cast<int>(adversarial_names().size()));
+}
+
+TEST_CASE("a /proc path of a process gets @{pid} and @{tid}, so the rule survives the next start",
+          "[emit][apparmor][parser]")
+{
+    CHECK(emit::apparmor_rule(file_finding("/proc/6120/task/6133/comm", {"read", "write"}, true))
+          == "owner \"/proc/@{pid}/task/@{tid}/comm\" rw,");
+    CHECK(emit::apparmor_rule(file_finding("/proc/6120/stat", {"read"})) == "\"/proc/@{pid}/stat\" r,");
+    // not a process id: kept literally
+    CHECK(emit::apparmor_rule(file_finding("/proc/sys/vm/overcommit_memory", {"read"}))
+          == "\"/proc/sys/vm/overcommit_memory\" r,");
+    CHECK(emit::apparmor_rule(file_finding("/proc/0123/stat", {"read"})) == "\"/proc/0123/stat\" r,");
+    // the fix check's matcher reads the variables as any id
+    CHECK(kb::apparmor_glob_matches("\"/proc/@{pid}/task/@{tid}/comm\"", "/proc/77/task/78/comm"));
+    CHECK_FALSE(kb::apparmor_glob_matches("\"/proc/@{pid}/stat\"", "/proc/self/stat"));
+    // a path that spells "@{pid}" itself stays a literal (the '{' is escaped)
+    CHECK(emit::apparmor_rule(file_finding("/srv/@{pid}", {"read"})) == "\"/srv/@\\{pid\\}\" r,");
+    REQUIRE_APPARMOR_PARSER();
+    const Compiled c = compile_rules("  owner \"/proc/@{pid}/task/@{tid}/comm\" rw,");
+    INFO("stderr: " << c.err);
+    REQUIRE(c.status == 0);
 }
 
 TEST_CASE("family globs compile to exactly the intended pattern", "[emit][apparmor][parser]")
