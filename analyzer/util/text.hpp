@@ -27,8 +27,11 @@ inline bool ends_with(std::string_view s, std::string_view suffix)
 // memmem-based search; npos when absent.
 inline std::size_t find(std::string_view hay, std::string_view needle, std::size_t from = 0)
 {
-    if (from > hay.size()) {
+    if (from > hay.size() || hay.size() - from < needle.size()) {
         return std::string_view::npos;
+    }
+    if (needle.empty()) {
+        return from;  // (memmem must not see a default string_view's null pointer)
     }
     const void* p = ::memmem(hay.data() + from, hay.size() - from, needle.data(), needle.size());
     return p ? static_cast<std::size_t>(static_cast<const char*>(p) - hay.data()) : std::string_view::npos;
