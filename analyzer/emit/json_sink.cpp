@@ -120,6 +120,7 @@ Json finding_facts(const model::Finding& f)
     j["permissions"] = perms;
     j["operation"] = text_or_null(f.operation);
     j["device"] = f.device;
+    j["device_via"] = text_or_null(f.device_via);
     j["count"] = f.count;
     j["first_seen"] = util::iso8601_utc(f.first_seen_ms);
     j["last_seen"] = util::iso8601_utc(f.last_seen_ms);

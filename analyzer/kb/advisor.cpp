@@ -579,11 +579,12 @@ Advisor::Advisor(const KnowledgeBase& kb, const correlate::DomainXmlIndex* xml, 
 
 void Advisor::advise(model::Finding& f) const
 {
-    f.device = m_kb.devices.classify(f, m_xml);
+    f.device = m_kb.devices.classify(f, m_xml, &f.device_via);
     f.xml_source = xml_device_source(f, m_xml);
     const CauseRule* cause = m_kb.causes.match(f);
-    if (cause && !cause->device.empty()) {
+    if (cause && !cause->device.empty() && cause->device != f.device) {
         f.device = cause->device;
+        f.device_via = "cause";
     }
     f.device_hints = m_kb.devices.hints(f.device);
     f.explanation = generic_explanation(f);

@@ -260,23 +260,29 @@ void DeviceRules::validate(std::vector<std::string>& errors) const
     }
 }
 
-std::string DeviceRules::classify_path(const std::string& path, const std::string& tclass) const
+std::string DeviceRules::classify_path(const std::string& path, const std::string& tclass, std::string* via) const
 {
+    const auto decided = [via](const std::string& device, const char* how) {
+        if (via) {
+            *via = how;
+        }
+        return device;
+    };
     for (const auto& rule : m_rules) {
         if (!rule.tclasses.empty()) {
             if (std::find(rule.tclasses.begin(), rule.tclasses.end(), tclass) != rule.tclasses.end()) {
-                return rule.device;
+                return decided(rule.device, "class");
             }
             continue;
         }
         if (!path.empty() && rule.path_re && RE2::PartialMatch(path, *rule.path_re)) {
-            return rule.device;
+            return decided(rule.device, "path");
         }
     }
-    return model::k_unknown_device;
+    return decided(model::k_unknown_device, "");
 }
 
-std::string DeviceRules::classify(const model::Finding& f, const correlate::DomainXmlIndex* xml) const
+std::string DeviceRules::classify(const model::Finding& f, const correlate::DomainXmlIndex* xml, std::string* via) const
 {
     if (xml && !f.path.empty()) {
         const correlate::DomainInfo* dom = nullptr;
@@ -291,11 +297,14 @@ std::string DeviceRules::classify(const model::Finding& f, const correlate::Doma
         }
         if (dom) {
             if (const auto* dev = correlate::DomainXmlIndex::device_at(*dom, f.path)) {
+                if (via) {
+                    *via = "xml";
+                }
                 return dev->kind;
             }
         }
     }
-    return classify_path(f.path, f.tclass);
+    return classify_path(f.path, f.tclass, via);
 }
 
 } // namespace virtdeny::kb

@@ -48,8 +48,10 @@ public:
     // Checks every rule's samples against the rules (a sample must be classified by its rule).
     void validate(std::vector<std::string>& errors) const;
 
-    std::string classify(const model::Finding& finding, const correlate::DomainXmlIndex* xml) const;
-    std::string classify_path(const std::string& path, const std::string& tclass) const;
+    // The kind, and in via what decided it ("xml", "class", "path"; "" for the unknown kind).
+    std::string classify(const model::Finding& finding, const correlate::DomainXmlIndex* xml,
+                         std::string* via = nullptr) const;
+    std::string classify_path(const std::string& path, const std::string& tclass, std::string* via = nullptr) const;
     const std::vector<DeviceRule>& rules() const { return m_rules; }
 
     // The device vocabulary (devices.yaml `kinds`), in file order.

@@ -182,6 +182,7 @@ void FollowEngine::on_event(model::Event& event)
         const auto keep_advice = [&](KeyState& s) {
             s.advised = true;
             s.device = f.device;
+            s.device_via = f.device_via;
             if (json) {
                 s.advice_json = emit::SerializedMembers::of(emit::finding_advice(f));
             }
@@ -212,6 +213,7 @@ void FollowEngine::on_event(model::Event& event)
             KeyState& s = it->second;
             if (s.advised) {
                 f.device = s.device;  // (explanation and fixes: in s.advice_json)
+                f.device_via = s.device_via;
             } else {
                 advisor->advise(f);
                 emit::write_fix_texts(f);

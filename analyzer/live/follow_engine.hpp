@@ -67,6 +67,7 @@ private:
         bool pending = false;
         bool advised = false;          // the advice below is cached (until a reload)
         std::string device;            // the device kind the advice settled on
+        std::string device_via;        // and what decided it
         emit::SerializedMembers advice_json;  // (--format json) the explanation and fixes, serialised
     };
 

@@ -38,6 +38,10 @@ struct Finding
     std::vector<std::string> permissions;
     std::string operation;        // AppArmor operation (first seen), empty = null
     std::string device = k_unknown_device;
+    // What set the kind: "xml" (the domain XML names the path as this device), "cause" (a known
+    // cause of this denial), "class" (the denial's class, e.g. a capability), "path" (only a path
+    // pattern: a guess); empty for k_unknown_device
+    std::string device_via;
     DeviceHints device_hints;     // what the writers do with this kind (from the vocabulary)
     std::uint64_t count = 0;
     std::int64_t first_seen_ms = 0;

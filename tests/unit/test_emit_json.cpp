@@ -55,7 +55,7 @@ TEST_CASE("json: a finding's record is its facts, then its advice, serialised on
         keys.push_back(it.key());
     }
     CHECK(keys == std::vector<std::string>{"node", "mac", "enforced", "domain", "subject", "process", "object",
-                                           "class", "permissions", "operation", "device", "count", "first_seen",
+                                           "class", "permissions", "operation", "device", "device_via", "count", "first_seen",
                                            "last_seen", "explanation", "fixes"});
     // terminal-safe: C1, DEL and bidi controls escaped, the values unchanged once parsed
     CHECK(line.find("\\u0085") != std::string::npos);
