@@ -14,7 +14,7 @@ using util::starts_with;
 
 namespace {
 
-std::string* field_slot(std::string_view key, JournalEntry& e)
+std::string* field_slot(std::string_view key, JournalTextEntry& e)
 {
     if (key == "MESSAGE") {
         e.has_message = true;
@@ -116,7 +116,7 @@ bool looks_like_journal_json(std::string_view line)
         || (line.size() == 1);  // json-pretty's "{" alone on its line
 }
 
-bool parse_journal_json(std::string_view text, JournalEntry& e)
+bool parse_journal_json(std::string_view text, JournalTextEntry& e)
 {
     e.clear();
     const nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
@@ -162,7 +162,7 @@ bool is_verbose_header(std::string_view line)
     return find(line, " [s=") != std::string_view::npos;
 }
 
-bool add_verbose_field(std::string_view line, JournalEntry& e)
+bool add_verbose_field(std::string_view line, JournalTextEntry& e)
 {
     if (line.empty() || (line.front() != ' ' && line.front() != '\t')) {
         return false;
@@ -183,7 +183,7 @@ bool add_verbose_field(std::string_view line, JournalEntry& e)
     return true;
 }
 
-bool journal_entry_line(const JournalEntry& e, std::string& out)
+bool journal_entry_line(const JournalTextEntry& e, std::string& out)
 {
     if (!e.has_message) {
         return false;

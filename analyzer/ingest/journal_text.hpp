@@ -12,7 +12,9 @@
 
 namespace virtdeny::ingest {
 
-struct JournalEntry
+// One entry of a journalctl text export (json, json-pretty, verbose) pasted as text; the native
+// reader has its own JournalEntry (journal_source.hpp): two names, or the linker mixes layouts.
+struct JournalTextEntry
 {
     std::string message;
     std::string transport;         // _TRANSPORT: kernel, audit, syslog, journal, stdout
@@ -25,11 +27,11 @@ struct JournalEntry
     std::string identifier;        // SYSLOG_IDENTIFIER
     std::string pid;               // _PID or SYSLOG_PID
     bool has_message = false;
-    void clear() { *this = JournalEntry(); }
+    void clear() { *this = JournalTextEntry(); }
 };
 
 // A `journalctl -o json` line (a whole JSON object). false when it is not one or has no MESSAGE.
-bool parse_journal_json(std::string_view text, JournalEntry& e);
+bool parse_journal_json(std::string_view text, JournalTextEntry& e);
 // True when line could open a journal JSON entry ("{" then a quoted journal field name).
 bool looks_like_journal_json(std::string_view line);
 
@@ -38,9 +40,9 @@ bool looks_like_journal_json(std::string_view line);
 bool is_verbose_header(std::string_view line);
 // One indented "FIELD=VALUE" line of a verbose entry (line as printed, indentation included);
 // false when it is not one (the entry ended).
-bool add_verbose_field(std::string_view line, JournalEntry& e);
+bool add_verbose_field(std::string_view line, JournalTextEntry& e);
 
 // The line to read for an entry; false when the entry holds nothing to read.
-bool journal_entry_line(const JournalEntry& e, std::string& out);
+bool journal_entry_line(const JournalTextEntry& e, std::string& out);
 
 } // namespace virtdeny::ingest

@@ -132,7 +132,7 @@ private:
     std::uint64_t m_aa_line = 0;
     std::string m_aa_text;
     // journal entry in progress: verbose fields, or a json-pretty object's lines
-    JournalEntry m_entry;
+    JournalTextEntry m_entry;
     bool m_in_verbose = false;
     bool m_in_pretty = false;
     std::string m_pretty;
