@@ -75,7 +75,8 @@ TEST_CASE("follow -: a pipe such as journalctl -k -f, to its end", "[live][pipe]
 TEST_CASE("follow --netlink: one clear line where it is not allowed", "[live][netlink]")
 {
     test::FollowProcess follow({"follow", "--netlink", "--format", "json"});
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // time to install its SIGTERM handler (longer where the code runs slower: ASan)
+    std::this_thread::sleep_for(test::scaled_ms(500));
     follow.signal(SIGTERM);
     const int status = follow.wait(5000);
     if (status == 0) {
