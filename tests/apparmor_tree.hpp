@@ -28,7 +28,7 @@ inline std::vector<std::string> expr_tree_patterns(const std::string& dump)
         }
         const std::string line = dump.substr(pos, nl - pos);
         const std::size_t mark = line.rfind("< 0x");
-        if (mark != std::string::npos && line.substr(0, mark) != "/usr/bin/test_vd") {
+        if (mark != std::string::npos && line != "/usr/bin/test_vd< 0x1>") {  // the attachment (exec mark 0x1)
             patterns.push_back(line.substr(0, mark));
         }
         pos = nl + 1;
@@ -130,6 +130,11 @@ inline std::string expr_tree_ecma(const std::string& tree)
         } else if (c == '.' && !in_set) {
             out += "[\\s\\S]";
             continue;
+        } else if (!in_set && std::string("{}^$").find(c) != std::string::npos) {
+            out += '\\';  // no operator in the tree's syntax: a literal character
+        } else if (!in_set && std::string("?*+").find(c) != std::string::npos
+                   && !(i >= 1 && tree[i - 1] == ')' && (i < 2 || tree[i - 2] != '\\'))) {
+            out += '\\';  // the tree writes a repetition after its group's ')': else a literal
         }
         out += c;
     }

@@ -60,7 +60,7 @@ std::string apparmor_glob_regex(std::string_view glob)
                 out += after_slash ? "[^/]+" : "[^/]*";
             }
         } else if (c == '@' && (glob.substr(i, 6) == "@{pid}" || glob.substr(i, 6) == "@{tid}")) {
-            out += "[1-9][0-9]{0,6}";  // tunables/kernelvars: a process or thread id
+            out += "(?:[1-9][0-9]{0,5}|[1-4][0-9]{6})";  // tunables/kernelvars: a process or thread id
             i += 5;
         } else if (c == '?') {
             out += "[^/]";

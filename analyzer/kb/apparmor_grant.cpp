@@ -30,7 +30,9 @@ std::string apparmor_file_glob(const std::string& path)
         while (to < path.size() && path[to] >= '0' && path[to] <= '9') {
             ++to;
         }
-        const bool whole = to > from && path[from] != '0' && (to == path.size() || path[to] == '/');
+        // a real id: no leading zero, at most PID_MAX_LIMIT (4194304), as @{pid} matches
+        const bool whole = to > from && to - from <= 7 && path[from] != '0' && (to == path.size() || path[to] == '/')
+            && std::stoul(path.substr(from, to - from)) <= 4194304;
         return whole ? to : std::string::npos;
     };
     if (path.rfind("/proc/", 0) != 0) {
