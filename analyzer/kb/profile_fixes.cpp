@@ -2,6 +2,7 @@
 
 #include <analyzer/correlate/correlator.hpp>
 #include <analyzer/kb/apparmor_glob.hpp>
+#include <analyzer/kb/apparmor_grant.hpp>
 #include <analyzer/kb/tsv_table.hpp>
 
 #include <algorithm>
@@ -98,17 +99,15 @@ bool covers(const ProfileFix& row, const model::Finding& f, const model::Grant& 
 
 } // namespace
 
-std::string libvirt_profile_file(std::string_view profile)
+std::string libvirt_profile_file(const model::Finding& finding)
 {
-    if (!correlate::libvirt_profile_uuid(profile).empty()) {
+    if (!correlate::libvirt_profile_uuid(finding.subject).empty()) {
         return "libvirt-qemu";
     }
-    for (const char* daemon : {"libvirtd", "virtqemud", "virtxend", "virtlxcd"}) {
-        if (profile == daemon || profile == std::string("/usr/sbin/") + daemon) {
-            return std::string("usr.sbin.") + daemon;
-        }
-    }
-    return {};
+    const std::string file = apparmor_profile_file(finding);  // /etc/apparmor.d/usr.sbin.libvirtd
+    const std::string dir = "/etc/apparmor.d/";
+    return file.rfind(dir, 0) == 0 && file.find('/', dir.size()) == std::string::npos ? file.substr(dir.size())
+                                                                                      : std::string();
 }
 
 bool ProfileFixes::load(const std::string& dir, std::string& error)
@@ -140,7 +139,7 @@ const ProfileFix* ProfileFixes::covering(const model::Finding& finding, const mo
     if (need.kind != model::GrantKind::apparmor_rule) {
         return nullptr;
     }
-    const std::string profile = libvirt_profile_file(finding.subject);
+    const std::string profile = libvirt_profile_file(finding);
     if (profile.empty()) {
         return nullptr;
     }

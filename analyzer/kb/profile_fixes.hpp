@@ -44,9 +44,9 @@ private:
     std::vector<ProfileFix> m_rows;
 };
 
-// The profile file name a finding's profile comes from: "/usr/sbin/libvirtd" and "libvirtd" ->
-// usr.sbin.libvirtd, virtqemud -> usr.sbin.virtqemud, libvirt-<uuid> -> libvirt-qemu (the
-// abstraction every VM profile includes); "" for other profiles.
-std::string libvirt_profile_file(std::string_view profile);
+// The profile file name a finding's profile comes from, as the table names it: libvirt-<uuid>
+// -> libvirt-qemu (the abstraction every VM profile includes), a daemon -> the file under
+// /etc/apparmor.d that kb::apparmor_profile_file names ("libvirtd" -> usr.sbin.libvirtd).
+std::string libvirt_profile_file(const model::Finding& finding);
 
 } // namespace virtdeny::kb
