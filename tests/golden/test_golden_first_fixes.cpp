@@ -4,6 +4,7 @@
 // constraint, no rule tied to one run (a domain id, a mkstemp suffix, a pid). The fixtures'
 // expected.json files are read; the golden test pins them to the binary's output.
 #include "../json_support.hpp"
+#include "../rules_tables.hpp"
 #include "../support.hpp"
 
 #include <analyzer/kb/access_model.hpp>
@@ -99,15 +100,7 @@ std::vector<FixtureFinding> all_findings()
 
 const virtdeny::kb::VirtAllowTable& bundled_tables()
 {
-    static const virtdeny::kb::VirtAllowTable loaded = [] {
-        virtdeny::kb::VirtAllowTable t;
-        std::string error;
-        const bool ok = t.load(virtdeny::test::source_dir() + "/rules/selinux", error);
-        INFO(error);
-        REQUIRE(ok);
-        return t;
-    }();
-    return loaded;
+    return virtdeny::test::bundled_table<virtdeny::kb::VirtAllowTable>("selinux");
 }
 
 std::vector<std::string> strings(const json& array)

@@ -1,3 +1,5 @@
+#include "../rules_tables.hpp"
+
 #include <analyzer/kb/boolean_table.hpp>
 
 #include <catch2/catch.hpp>
@@ -15,19 +17,9 @@ using virtdeny::kb::BooleanTable;
 
 namespace {
 
-const std::string k_rules_dir = std::string(VIRTDENY_SOURCE_DIR) + "/rules/selinux";
-
 const BooleanTable& table()
 {
-    static const BooleanTable loaded = [] {
-        BooleanTable t;
-        std::string error;
-        const bool ok = t.load(k_rules_dir, error);
-        INFO(error);
-        REQUIRE(ok);
-        return t;
-    }();
-    return loaded;
+    return virtdeny::test::bundled_table<BooleanTable>("selinux");
 }
 
 const BooleanTable::Answer* find_answer(const std::vector<BooleanTable::Answer>& answers,

@@ -1,6 +1,7 @@
 // The effect check and ranking of fixes (docs/fixes.md): AppArmor globbing as the parser reads
 // it, MCS dominance and constraints from policy/mcs, each grant kind's effect, and
 // virt-aa-helper's dry run on a real domain XML.
+#include "../rules_tables.hpp"
 #include "../support.hpp"
 
 #include <analyzer/kb/access_model.hpp>
@@ -44,15 +45,7 @@ model::Fix relabel_to(const std::string& type)
 // the bundled MCS constraints (rules/selinux)
 const kb::VirtAllowTable* bundled_tables()
 {
-    static const kb::VirtAllowTable loaded = [] {
-        kb::VirtAllowTable t;
-        std::string error;
-        const bool ok = t.load(std::string(VIRTDENY_SOURCE_DIR) + "/rules/selinux", error);
-        INFO(error);
-        REQUIRE(ok);
-        return t;
-    }();
-    return &loaded;
+    return &test::bundled_table<kb::VirtAllowTable>("selinux");
 }
 
 // a tiny TE table: svirt_t may read/write svirt_image_t, nothing on virt_image_t

@@ -4,6 +4,8 @@
 // (rules/selinux/policy-fixes.tsv from the selinux-policy git history by
 // scripts/gen-policy-fixes). Facts asserted here were checked against the policy source
 // and git history (see the scripts' headers).
+#include "../rules_tables.hpp"
+
 #include <analyzer/kb/access_model.hpp>
 #include <analyzer/kb/mcs_expression.hpp>
 #include <analyzer/kb/policy_fixes.hpp>
@@ -25,32 +27,14 @@ using virtdeny::kb::VirtAllowTable;
 
 namespace {
 
-const std::string k_rules_dir = std::string(VIRTDENY_SOURCE_DIR) + "/rules/selinux";
-
 const VirtAllowTable& model()
 {
-    static const VirtAllowTable loaded = [] {
-        VirtAllowTable t;
-        std::string error;
-        const bool ok = t.load(k_rules_dir, error);
-        INFO(error);
-        REQUIRE(ok);
-        return t;
-    }();
-    return loaded;
+    return virtdeny::test::bundled_table<VirtAllowTable>("selinux");
 }
 
 const PolicyFixes& fixes()
 {
-    static const PolicyFixes loaded = [] {
-        PolicyFixes t;
-        std::string error;
-        const bool ok = t.load(k_rules_dir, error);
-        INFO(error);
-        REQUIRE(ok);
-        return t;
-    }();
-    return loaded;
+    return virtdeny::test::bundled_table<PolicyFixes>("selinux");
 }
 
 bool has(const std::vector<std::string>& v, const std::string& s)

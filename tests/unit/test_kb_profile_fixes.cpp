@@ -3,6 +3,8 @@
 // material (see the table's header and scripts/gen-apparmor-fixes); the facts asserted here
 // are the ones the table's source column supports: libvirt 1.2.12's release notes list the
 // three daemon-profile commits whose message quotes seed 003's denials.
+#include "../rules_tables.hpp"
+
 #include <analyzer/kb/apparmor_grant.hpp>
 #include <analyzer/kb/profile_fixes.hpp>
 #include <analyzer/kb/tsv_table.hpp>
@@ -123,9 +125,7 @@ TEST_CASE("profile-fixes: a denial is covered only by a dated row of its own pro
 {
     using virtdeny::kb::apparmor_rule_grant;
     using virtdeny::model::Finding;
-    virtdeny::kb::ProfileFixes table;
-    std::string error;
-    REQUIRE(table.load(std::string(VIRTDENY_SOURCE_DIR) + "/rules/apparmor", error));
+    const auto& table = virtdeny::test::bundled_table<virtdeny::kb::ProfileFixes>("apparmor");
     const auto finding = [](const std::string& profile, const std::string& tclass, std::vector<std::string> perms) {
         Finding f;
         f.mac = virtdeny::model::Mac::apparmor;
