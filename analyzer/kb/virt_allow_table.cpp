@@ -172,15 +172,4 @@ bool VirtAllowTable::mcs_constrained_type(std::string_view type) const
     return std::binary_search(m_mcs_types.begin(), m_mcs_types.end(), type, std::less<>());
 }
 
-const McsConstraint* VirtAllowTable::mcs_constraint(std::string_view tclass,
-                                                    std::string_view perm) const
-{
-    for (const McsConstraint& c : m_mcs) {
-        if (c.tclass == tclass && contains(c.perms, perm)) {
-            return &c;
-        }
-    }
-    return nullptr;
-}
-
 }  // namespace virtdeny::kb

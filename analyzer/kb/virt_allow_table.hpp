@@ -62,10 +62,8 @@ public:
     Verdict lookup(std::string_view source, std::string_view target, std::string_view tclass,
                    std::string_view perm) const;
 
-    // The MCS constraint on (tclass, perm) for the svirt domains, or nullptr when the access
-    // is not MCS-constrained (then a category mismatch cannot be what denied it).
-    const McsConstraint* mcs_constraint(std::string_view tclass, std::string_view perm) const;
-    // Every MCS constraint on (tclass, perm): all of them must hold for the access.
+    // Every MCS constraint on (tclass, perm) for the svirt domains: all of them must hold for
+    // the access; none when it is not MCS-constrained (then categories cannot have denied it).
     std::vector<const McsConstraint*> mcs_constraints(std::string_view tclass, std::string_view perm) const;
     // Is type (or an alias of it) in mcs_constrained_type?
     bool mcs_constrained_type(std::string_view type) const;

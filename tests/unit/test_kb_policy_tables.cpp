@@ -99,14 +99,14 @@ TEST_CASE("virt TE model: what the policy does not grant the VM domains", "[kb][
 
 TEST_CASE("virt TE model: MCS constraints", "[kb][selinux-model]")
 {
-    const auto* read = model().mcs_constraint("file", "read");
-    REQUIRE(read != nullptr);
-    CHECK(read->expression.find("mcs_constrained_type") != std::string::npos);
-    CHECK(model().mcs_constraint("file", "write") != nullptr);
-    CHECK(model().mcs_constraint("process", "ptrace") != nullptr);
+    const auto read = model().mcs_constraints("file", "read");
+    REQUIRE_FALSE(read.empty());
+    CHECK(read.front()->expression.find("mcs_constrained_type") != std::string::npos);
+    CHECK_FALSE(model().mcs_constraints("file", "write").empty());
+    CHECK_FALSE(model().mcs_constraints("process", "ptrace").empty());
     // map and open are not MCS-constrained: a map denial is never a category mismatch
-    CHECK(model().mcs_constraint("file", "map") == nullptr);
-    CHECK(model().mcs_constraint("file", "open") == nullptr);
+    CHECK(model().mcs_constraints("file", "map").empty());
+    CHECK(model().mcs_constraints("file", "open").empty());
     // file create/relabelto is bound by three constraints (policy/mcs), all must hold
     CHECK(model().mcs_constraints("file", "create").size() == 3);
     CHECK(model().mcs_constrained_type("svirt_t"));
