@@ -35,6 +35,26 @@ std::string default_rules_dir()
     return std::string(VIRTDENY_SOURCE_DIR) + "/rules";
 }
 
+namespace {
+
+// Loads a table from dir when its file (first_file) is there: a --rules DIR may hold only some.
+// False when the file is not there.
+template <class Table>
+bool load_if_present(Table& table, const std::string& dir, std::string_view first_file, std::vector<std::string>& errors)
+{
+    std::error_code ec;
+    if (!std::filesystem::exists(dir + "/" + std::string(first_file), ec)) {
+        return false;
+    }
+    std::string error;
+    if (!table.load(dir, error)) {
+        errors.push_back(error);
+    }
+    return true;
+}
+
+} // namespace
+
 bool KnowledgeBase::load(const std::vector<std::string>& dirs, std::vector<std::string>& errors)
 {
     const std::size_t before = errors.size();
@@ -56,12 +76,7 @@ bool KnowledgeBase::load(const std::vector<std::string>& dirs, std::vector<std::
         devices.load(dir, errors);
         causes.load(dir, devices, errors);
         load_booleans(dir, errors);
-        if (std::filesystem::exists(dir + "/apparmor/" + std::string(ProfileFixes::k_file), ec)) {
-            std::string error;
-            if (!profile_fixes.load(dir + "/apparmor", error)) {
-                errors.push_back(error);
-            }
-        }
+        load_if_present(profile_fixes, dir + "/apparmor", ProfileFixes::k_file, errors);
     }
     validate_cause_samples(errors);
     return errors.size() == before;
@@ -70,24 +85,11 @@ bool KnowledgeBase::load(const std::vector<std::string>& dirs, std::vector<std::
 void KnowledgeBase::load_booleans(const std::string& dir, std::vector<std::string>& errors)
 {
     const std::string selinux_dir = dir + "/selinux";
-    std::error_code ec;
-    if (!std::filesystem::exists(selinux_dir + "/" + std::string(BooleanTable::k_booleans_file), ec)) {
-        return;
+    if (!load_if_present(booleans, selinux_dir, BooleanTable::k_booleans_file, errors)) {
+        return;  // no SELinux tables in this directory
     }
-    std::string error;
-    if (!booleans.load(selinux_dir, error)) {
-        errors.push_back(error);
-    }
-    if (std::filesystem::exists(selinux_dir + "/" + std::string(VirtAllowTable::k_allow_file), ec)) {
-        if (!virt_allow.load(selinux_dir, error)) {
-            errors.push_back(error);
-        }
-    }
-    if (std::filesystem::exists(selinux_dir + "/" + std::string(PolicyFixes::k_file), ec)) {
-        if (!policy_fixes.load(selinux_dir, error)) {
-            errors.push_back(error);
-        }
-    }
+    load_if_present(virt_allow, selinux_dir, VirtAllowTable::k_allow_file, errors);
+    load_if_present(policy_fixes, selinux_dir, PolicyFixes::k_file, errors);
 }
 
 TeLookup KnowledgeBase::te_lookup() const
