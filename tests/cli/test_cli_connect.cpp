@@ -2,6 +2,7 @@
 // own test driver (test:///ABS/node.xml, no daemon) standing for the host's libvirt. A refused,
 // missing or silent libvirt costs one stderr line, never the analysis, never a hang.
 #include "../json_support.hpp"
+#include "../silent_socket.hpp"
 #include "../support.hpp"
 
 #include <analyzer/correlate/domain_xml.hpp>
@@ -13,9 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <vector>
 
@@ -59,31 +58,6 @@ std::size_t count_lines(const std::string& s)
     }
     return n;
 }
-
-// A unix socket that accepts connections (the kernel's backlog) and never answers: a libvirt
-// daemon that hangs.
-struct SilentSocket
-{
-    std::string dir = test::temp_dir();
-    std::string path = dir + "/silent-sock";
-    int fd = -1;
-    SilentSocket()
-    {
-        fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        REQUIRE(path.size() < sizeof addr.sun_path);
-        path.copy(addr.sun_path, path.size());
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        REQUIRE(::listen(fd, 16) == 0);
-    }
-    ~SilentSocket()
-    {
-        ::close(fd);
-        ::unlink(path.c_str());
-        ::rmdir(dir.c_str());
-    }
-};
 
 } // namespace
 
@@ -147,7 +121,7 @@ TEST_CASE("connect: a refused or missing libvirt is one stderr line and the anal
 
 TEST_CASE("connect: a libvirt socket that accepts and never answers does not hang the analysis", "[cli][connect]")
 {
-    SilentSocket silent;
+    const test::SilentSocket silent;
     const std::string uri = "qemu+unix:///system?socket=" + silent.path;
     const std::string log = test::shell_quote(node_dir() + "/input.log");
     const auto reference = test::virtdeny("explain --format json --connect none " + log);

@@ -4,6 +4,7 @@
 // this test starts a domain and the listener (and FollowEngine) must see it. What this does
 // not cover: a real daemon (virtqemud) and its socket, and a file node (test:///PATH/node.xml),
 // which gives each connection a state of its own (no event crosses connections there).
+#include "../silent_socket.hpp"
 #include "../support.hpp"
 
 #include <analyzer/correlate/libvirt_events.hpp>
@@ -17,9 +18,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 #include <functional>
 #include <string>
 #include <thread>
@@ -100,20 +98,10 @@ TEST_CASE("lifecycle: a refused connection ends the listener with one reason, ne
 
 TEST_CASE("lifecycle: a daemon that never answers does not hold stop()", "[correlate][lifecycle]")
 {
-    // a unix socket that accepts (the kernel's backlog) and never answers
-    const std::string dir = test::temp_dir();
-    const std::string path = dir + "/silent-sock";
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    REQUIRE(path.size() < sizeof addr.sun_path);
-    path.copy(addr.sun_path, path.size());
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(fd, 16) == 0);
+    const test::SilentSocket daemon;  // closed last: the connection left in its backlog is reset
     {
         correlate::LibvirtEvents events;
-        REQUIRE(events.start("qemu+unix:///system?socket=" + path));
+        REQUIRE(events.start("qemu+unix:///system?socket=" + daemon.path));
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         CHECK_FALSE(events.listening());
         const auto t0 = std::chrono::steady_clock::now();
@@ -122,9 +110,6 @@ TEST_CASE("lifecycle: a daemon that never answers does not hold stop()", "[corre
         CHECK(took < std::chrono::milliseconds(correlate::LibvirtEvents::k_stop_wait_ms + 1000));
         CHECK_FALSE(events.error().empty());
     }
-    ::close(fd);  // the connection waiting in the backlog is reset: the left thread ends
-    ::unlink(path.c_str());
-    ::rmdir(dir.c_str());
 }
 
 TEST_CASE("lifecycle: follow names a VM started after it began, from libvirt's event, without a VIRT record", "[correlate][lifecycle][live]")
